@@ -1,0 +1,15 @@
+export { SluiceError, TimeoutError, ClosedError, QueueFullError } from './errors.js';
+export type { WaitOptions, AcquireOptions, Permit, Limiter, SemaphoreStats } from './types.js';
+export { Semaphore } from './semaphore.js';
+export type { SemaphoreOptions } from './semaphore.js';
+export { Lock } from './lock.js';
+export { BoundedQueue } from './bounded-queue.js';
+export { TokenBucket } from './token-bucket.js';
+export type { TokenBucketOptions, TryTakeResult } from './token-bucket.js';
+export { KeyedSemaphore } from './keyed-semaphore.js';
+export type { KeyedSemaphoreOptions } from './keyed-semaphore.js';
+export { KeyedTokenBucket } from './keyed-token-bucket.js';
+export type { KeyedTokenBucketOptions } from './keyed-token-bucket.js';
+export { limited } from './limited.js';
+export { mapConcurrent } from './map-concurrent.js';
+export type { MapConcurrentOptions } from './map-concurrent.js';

@@ -1,0 +1,48 @@
+import { concurrency, rateLimit, Semaphore } from '@sluice/express';
+import express, { type Express } from 'express';
+
+/** Longest simulated work a request may ask for. */
+const MAX_WORK_MS = 10_000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The demo HTTP contract (the same in every framework's demo):
+ * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
+ * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
+ * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ */
+export function createApp(): Express {
+  const app = express();
+  // One Semaphore instance, so /stats reads the very limiter that /work admits through.
+  const work = new Semaphore(4, { maxWaiting: 8 });
+
+  app.get('/work', concurrency({ limit: work, timeout: 1000 }), async (req, res) => {
+    const asked = Number(req.query.ms ?? 100);
+    const ms = Number.isFinite(asked) ? Math.min(Math.max(0, asked), MAX_WORK_MS) : 100;
+    const { signal, waitedMs } = req.sluice!;
+    await sleep(ms, signal); // a client that leaves stops the work early
+    if (signal.aborted) return;
+    res.json({ ms, waitedMs: Math.round(waitedMs) });
+  });
+
+  app.get('/api/hello', rateLimit({ capacity: 5, refillPerSecond: 1 }), (req, res) => {
+    res.json({ hello: 'world', client: req.ip });
+  });
+
+  app.get('/stats', (_req, res) => {
+    res.json({ work: work.stats() });
+  });
+
+  return app;
+}

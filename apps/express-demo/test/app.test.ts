@@ -1,0 +1,82 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app.js';
+
+let server: http.Server;
+let base: string;
+
+beforeAll(async () => {
+  server = http.createServer(createApp()).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function get(path: string) {
+  const response = await fetch(`${base}${path}`);
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+describe('express demo: the shared HTTP contract', () => {
+  it('GET /work under a burst: 4 run at once, 8 wait, the rest are shed with 503', async () => {
+    const replies = await Promise.all(Array.from({ length: 20 }, () => get('/work?ms=200')));
+    const ok = replies.filter((r) => r.status === 200);
+    const shed = replies.filter((r) => r.status === 503);
+    expect(ok).toHaveLength(12);
+    expect(shed).toHaveLength(8);
+    for (const reply of shed) {
+      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+      expect(reply.headers.get('retry-after')).toBe('1');
+      expect(reply.body).toMatchObject({ status: 503, reason: 'queue_full' });
+    }
+    expect(ok.every((r) => r.body.ms === 200)).toBe(true);
+    expect(ok.filter((r) => r.body.waitedMs >= 150)).toHaveLength(8);
+    const stats = await get('/stats');
+    expect(stats.body.work).toMatchObject({
+      capacity: 4,
+      maxInUse: 4,
+      waiting: 0,
+      acquired: 12,
+      rejected: 8,
+    });
+  });
+
+  it('GET /work defaults to 100 ms and clamps what it is asked', async () => {
+    expect((await get('/work')).body).toMatchObject({ ms: 100 });
+    expect((await get('/work?ms=-5')).body).toMatchObject({ ms: 0 });
+  });
+
+  it('GET /api/hello: 5 per client, then 429 with Retry-After and RateLimit headers', async () => {
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await get('/api/hello'));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(replies[0]!.body).toEqual({ hello: 'world', client: '127.0.0.1' });
+    const refused = replies[5]!;
+    expect(refused.body).toMatchObject({ status: 429, reason: 'rate_limited' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"rate-limit";q=5;w=5');
+  });
+
+  it('GET /stats has the shape of Semaphore#stats() under "work"', async () => {
+    const { body } = await get('/stats');
+    expect(Object.keys(body.work).sort()).toEqual(
+      [
+        'acquired',
+        'aborted',
+        'available',
+        'capacity',
+        'inUse',
+        'maxInUse',
+        'rejected',
+        'timedOut',
+        'waiting',
+      ].sort(),
+    );
+  });
+});

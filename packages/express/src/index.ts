@@ -1,0 +1,16 @@
+export * from '@sluice/core';
+export type {
+  ProblemDetails,
+  Rejection,
+  RejectionReason,
+  RejectionScope,
+} from '@sluice/core/http';
+export type {
+  ConcurrencyMiddleware,
+  ConcurrencyOptions,
+  RejectedHandler,
+} from './concurrency.js';
+export { concurrency } from './concurrency.js';
+export type { RateLimitMiddleware, RateLimitOptions } from './rate-limit.js';
+export { rateLimit } from './rate-limit.js';
+export type { SluiceRequestState } from './types.js';

@@ -1,0 +1,225 @@
+import type { KeyedSemaphore, Limiter, Permit } from '@sluice/core';
+import {
+  concurrencyHeaders,
+  type Rejection,
+  type RejectionReason,
+  rejection,
+  rejectionReasonOf,
+} from '@sluice/core/http';
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { makeGate } from './internal/gate.js';
+import {
+  callWhenSent,
+  clientGone,
+  ensureHeaders,
+  isThenable,
+  prepareHeaders,
+} from './internal/response.js';
+import {
+  assertNonNegativeFinite,
+  assertOptionalBoolean,
+  assertOptionalFunction,
+  assertOptionsObject,
+  assertPolicyName,
+  assertPositiveFinite,
+  assertPositiveInteger,
+  assertQueueLength,
+} from './internal/validate.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** What an admitted request carries, at `c.var.sluice`. */
+export interface SluiceRequestState {
+  /** Aborts when the client goes away while the request is in flight. */
+  readonly signal: AbortSignal;
+  /** Milliseconds spent queued before admission (0 when admitted at once). */
+  readonly waitedMs: number;
+}
+
+/** The Hono `Env` that `concurrency()` adds: `c.var.sluice` is typed in later handlers. */
+export type ConcurrencyEnv = { Variables: { sluice: SluiceRequestState } };
+
+/** The middleware, plus the limiter it admits through (read its `stats()` for dashboards). */
+export type ConcurrencyMiddleware = MiddlewareHandler<ConcurrencyEnv> & {
+  readonly limiter: Limiter | KeyedSemaphore<string>;
+};
+
+export interface ConcurrencyOptions<E extends Env = any> {
+  /**
+   * Requests in flight at once: a positive integer (a Semaphore is created, or a KeyedSemaphore
+   * when `key` is given), or a `Semaphore` / `KeyedSemaphore` / core `Limiter` instance to share
+   * one limit across routes. Required.
+   */
+  limit: number | Limiter | KeyedSemaphore<string>;
+  /**
+   * Requests queued at once (per key with `key`); past it a request is refused at once with
+   * `queue_full`. `0` never queues. Default 100. Only with a number `limit`: an instance's own
+   * `maxWaiting` bounds its queue.
+   */
+  maxWaiting?: number;
+  /** Longest wait in the queue, in ms; past it the request is refused with `queue_timeout`. Default 10_000. */
+  timeout?: number;
+  /** A per-client limit: requests with the same key share `limit`. Refusals are then 429. */
+  key?: (c: Context<E>) => MaybePromise<string>;
+  /** Permits this request takes, a positive integer no larger than the limit. Default 1. */
+  weight?: (c: Context<E>) => MaybePromise<number>;
+  /** Return true to let the request through untouched. */
+  skip?: (c: Context<E>) => MaybePromise<boolean>;
+  /** Writes the refusal; default: `rejection.status`, `rejection.headers` and the JSON body. */
+  onRejected?: (c: Context<E>, rejection: Rejection) => MaybePromise<Response>;
+  /** Send `RateLimit-Policy` and `RateLimit` headers on admitted and refused responses. Default false. */
+  headers?: boolean;
+  /** Policy name in the RateLimit headers. Default 'concurrency'. */
+  name?: string;
+  /** Seconds sent in `Retry-After` on a refusal. Default 1. */
+  retryAfter?: number;
+}
+
+const WHERE = 'concurrency()';
+
+/**
+ * Hono middleware that keeps at most `limit` requests in flight and queues the next ones
+ * (FIFO, bounded by `maxWaiting` and `timeout`). A refused request gets 503 (429 for a per-client
+ * `key` limit) with `Retry-After` and an `application/problem+json` body.
+ *
+ * The permit is held until the response is over: for `stream()` / `streamSSE()` until the body
+ * ends or the client cancels it, not merely until `next()` returns. A client that disconnects
+ * while queued leaves the queue at once and its handler never runs.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { concurrency } from '@sluice/hono';
+ *
+ * const app = new Hono();
+ * app.get('/report', concurrency({ limit: 4, maxWaiting: 8, timeout: 1000 }), async (c) => {
+ *   const { signal, waitedMs } = c.var.sluice;
+ *   return c.json({ waitedMs, report: await buildReport({ signal }) });
+ * });
+ * ```
+ */
+export function concurrency<E extends Env = any>(
+  options: ConcurrencyOptions<E>,
+): ConcurrencyMiddleware {
+  assertOptionsObject(WHERE, options);
+  const { limit, key, weight, skip, onRejected } = options;
+  if (limit === undefined) throw new TypeError(`${WHERE}: \`limit\` is required`);
+  if (typeof limit === 'number') assertPositiveInteger(WHERE, 'limit', limit);
+  if (options.maxWaiting !== undefined) assertQueueLength(WHERE, 'maxWaiting', options.maxWaiting);
+  const timeout = options.timeout ?? 10_000;
+  assertNonNegativeFinite(WHERE, 'timeout', timeout);
+  const retryAfter = options.retryAfter ?? 1;
+  assertPositiveFinite(WHERE, 'retryAfter', retryAfter);
+  assertOptionalFunction(WHERE, 'key', key);
+  assertOptionalFunction(WHERE, 'weight', weight);
+  assertOptionalFunction(WHERE, 'skip', skip);
+  assertOptionalFunction(WHERE, 'onRejected', onRejected);
+  assertOptionalBoolean(WHERE, 'headers', options.headers);
+  const withHeaders = options.headers ?? false;
+  const name = options.name ?? 'concurrency';
+  assertPolicyName(WHERE, 'name', name);
+  const gate = makeGate(WHERE, limit, key !== undefined, options.maxWaiting);
+  const retryAfterMs = retryAfter * 1000;
+
+  const gaugeHeaders = (k: string): Record<string, string> | undefined => {
+    const gauges = gate.gauges(k);
+    return gauges && concurrencyHeaders(name, gauges.capacity, gauges.available, retryAfter);
+  };
+
+  const refuse = (c: Context, reason: RejectionReason, k: string): MaybePromise<Response> => {
+    const answer = rejection({
+      reason,
+      scope: gate.scope,
+      retryAfterMs,
+      headers: withHeaders ? gaugeHeaders(k) : undefined,
+    });
+    if (onRejected !== undefined) return onRejected(c as Context<E>, answer);
+    return c.body(
+      JSON.stringify(answer.body),
+      answer.status as ContentfulStatusCode,
+      answer.headers,
+    );
+  };
+
+  const middleware = createMiddleware<ConcurrencyEnv>(async function concurrency(c, next) {
+    const ctx = c as unknown as Context<E>;
+    if (skip !== undefined) {
+      const skipped = skip(ctx);
+      if (isThenable(skipped) ? await skipped : skipped) return next();
+    }
+    let k = '';
+    if (key !== undefined) {
+      const value = key(ctx);
+      k = isThenable(value) ? await value : value;
+    }
+    let w = 1;
+    if (weight !== undefined) {
+      const value = weight(ctx);
+      w = isThenable(value) ? await value : value;
+    }
+
+    // Synchronous check-and-take first; `tryAcquire` fails while anyone waits, so this keeps FIFO.
+    let permit: Permit | undefined = gate.tryAcquire(k, w);
+    let waitedMs = 0;
+    if (permit === undefined) {
+      // The request's own signal aborts when the client disconnects (on @hono/node-server, Bun
+      // and Deno): the waiter then leaves the queue at once. An abort is sticky, so a client
+      // that left during an `await` above is seen here too.
+      const signal = c.req.raw.signal;
+      const start = performance.now();
+      try {
+        permit = await gate.acquire(k, w, timeout, signal);
+      } catch (error) {
+        const reason = rejectionReasonOf(error);
+        if (reason !== undefined) return refuse(c, reason, k);
+        if (signal.aborted) return clientGone(c);
+        throw error;
+      }
+      waitedMs = performance.now() - start;
+      // Granted in the same turn as the client left: the handler must not run.
+      if (signal.aborted) {
+        permit.release();
+        return clientGone(c);
+      }
+    }
+
+    const held = permit;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      held.release();
+    };
+    const admitted = withHeaders ? gaugeHeaders(k) : undefined;
+    c.set('sluice', new RequestAdmission(c.req.raw, waitedMs));
+    if (admitted !== undefined) prepareHeaders(c, admitted);
+    try {
+      await next();
+    } catch (error) {
+      // Only when there is no `onError` (or it threw): Hono's compose catches handler errors,
+      // sets `c.error` and `c.res` from `onError`, and `next()` resolves.
+      release();
+      throw error;
+    }
+    if (admitted !== undefined) ensureHeaders(c, admitted, 'RateLimit');
+    callWhenSent(c, release);
+  });
+  return Object.assign(middleware, { limiter: gate.limiter });
+}
+
+// `signal` is read lazily: on @hono/node-server it creates an AbortController per request.
+class RequestAdmission implements SluiceRequestState {
+  readonly #request: Request;
+  readonly waitedMs: number;
+
+  constructor(request: Request, waitedMs: number) {
+    this.#request = request;
+    this.waitedMs = waitedMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#request.signal;
+  }
+}

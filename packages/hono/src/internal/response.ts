@@ -1,0 +1,128 @@
+// Helpers that hold a permit until the response is really over, and write headers onto it,
+// with web-standard APIs only (plus duck-typing of what @hono/node-server puts in `c.env`).
+import type { Context } from 'hono';
+
+/** `await` only what needs it: a synchronous callback costs no extra microtask. */
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** The parts of Node's `http.ServerResponse` we use; no `node:` import needed. */
+interface NodeOutgoing {
+  readonly closed: boolean;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * @hono/node-server passes `{ incoming, outgoing }` as the env (some setups nest it under
+ * `server`). Its `outgoing` emits 'close' once the response is over, however it ended.
+ */
+export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
+  const bindings = env as { outgoing?: unknown; server?: { outgoing?: unknown } } | undefined;
+  const outgoing = (bindings?.outgoing ?? bindings?.server?.outgoing) as NodeOutgoing | undefined;
+  if (typeof outgoing?.on === 'function' && typeof outgoing.closed === 'boolean') return outgoing;
+  return undefined;
+}
+
+/**
+ * Calls `done` once the response now in `c.res` is over: its body was read to the end, failed,
+ * or was cancelled, or the client went away (the body would never be read). Call it after
+ * `await next()`, so the permit is held for the whole handler too.
+ *
+ * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
+ * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
+ */
+export function callWhenSent(c: Context, done: () => void): void {
+  const outgoing = nodeOutgoing(c.env);
+  if (outgoing !== undefined) {
+    // 'close' fires once; `on` spares the wrapper `once` would allocate per request.
+    if (outgoing.closed) done();
+    else outgoing.on('close', done);
+    return;
+  }
+  const response = c.res;
+  // Hono answers HEAD by running the GET route and dropping its body unread.
+  const body = c.req.method === 'HEAD' ? null : response.body;
+  const signal = c.req.raw.signal;
+  // A locked body is being read by someone else already: we could not tell when it ends.
+  if (body === null || body.locked || signal.aborted) {
+    done();
+    return;
+  }
+  // A runtime may drop the Response of a client that left without cancelling its body.
+  const finish = (): void => {
+    signal.removeEventListener('abort', finish);
+    done();
+  };
+  signal.addEventListener('abort', finish);
+  try {
+    c.res = new Response(notifyingBody(body, finish), response);
+  } catch (error) {
+    finish();
+    throw error;
+  }
+}
+
+/** `body`, read on demand (no read-ahead), calling `done` when it ends, fails or is cancelled. */
+export function notifyingBody<T>(body: ReadableStream<T>, done: () => void): ReadableStream<T> {
+  const reader = body.getReader();
+  return new ReadableStream<T>(
+    {
+      async pull(controller) {
+        let chunk: ReadableStreamReadResult<T>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          done();
+          controller.error(error);
+          return;
+        }
+        if (chunk.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      },
+      cancel(reason) {
+        done();
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Headers for the response the handler is about to make: `c.header()` now, so `c.text()`,
+ * `c.json()`, `onError`'s response... carry them at no extra cost. Call `ensureHeaders` after
+ * `next()` for a handler that returned a `Response` of its own, which Hono does not merge into.
+ */
+export function prepareHeaders(c: Context, headers: Record<string, string>): void {
+  for (const name in headers) c.header(name, headers[name]);
+}
+
+/**
+ * Sets `headers` on the final response unless it already has them (see `prepareHeaders`). They
+ * were prepared together, so one of them, `probe`, tells whether the response was built with them.
+ */
+export function ensureHeaders(c: Context, headers: Record<string, string>, probe: string): void {
+  let target = c.res.headers;
+  if (target.get(probe) === headers[probe]) return;
+  try {
+    for (const name in headers) target.set(name, headers[name] as string);
+  } catch {
+    // Immutable headers (a Response from fetch(), Response.redirect()): copy it first.
+    c.res = new Response(c.res.body, c.res);
+    target = c.res.headers;
+    for (const name in headers) target.set(name, headers[name] as string);
+  }
+}
+
+/**
+ * The answer for a client that is already gone: nobody will read it, but Hono needs a Response.
+ * 499 is nginx's "client closed request", so logs tell it apart from a refusal.
+ */
+export function clientGone(c: Context): Response {
+  return c.body(null, 499 as 200);
+}

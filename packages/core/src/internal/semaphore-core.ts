@@ -1,0 +1,516 @@
+// The engine behind Semaphore, Lock and KeyedSemaphore.
+//
+// Data structure: an intrusive doubly linked FIFO of waiter nodes. The node IS the permit:
+// one object per acquire (links, weight, resolve; the permit methods on the class prototype),
+// so the uncontended path allocates the node and one resolved promise, and a queued waiter
+// costs the node, its promise and that promise's `resolve`. A waiter with a signal or a
+// timeout gets one more small object (`Wait`: timer, abort-group links), so plain waiters do
+// not pay for those fields. Unlinking is O(1); every loop that settles many waiters is
+// iterative (no recursion, no stack growth with the queue length).
+//
+// Abort listeners are grouped per signal (see AbortGroup): Node's EventTarget scans its
+// whole listener list on every addEventListener, so one listener per waiter on a shared
+// signal would make N waiters cost O(N^2). One listener per (signal, hub) keeps it O(1).
+
+import { ClosedError, QueueFullError, TimeoutError } from '../errors.js';
+import type { AcquireOptions, Permit, SemaphoreStats } from '../types.js';
+import { clearTimer, setTimer, type TimerHandle } from './clock.js';
+import {
+  assertOptions,
+  assertPositiveInteger,
+  assertSignal,
+  assertTimeout,
+  describe,
+} from './validate.js';
+
+type Resolve = (value: Permit | PromiseLike<Permit>) => void;
+
+/**
+ * A waiter while queued, the permit once granted. States, without a state field:
+ * waiting <=> `resolve !== null`; released (or cancelled) <=> `core === null`; else held.
+ */
+export class PermitNode implements Permit {
+  core: SemaphoreCore | null;
+  readonly weight: number;
+  prev: PermitNode | null;
+  next: PermitNode | null;
+  resolve: Resolve | null;
+  wait: Wait | null;
+
+  constructor(core: SemaphoreCore, weight: number) {
+    this.core = core;
+    this.weight = weight;
+    this.prev = null;
+    this.next = null;
+    this.resolve = null;
+    this.wait = null;
+  }
+
+  get released(): boolean {
+    return this.core === null;
+  }
+
+  // Only a granted node ever reaches the caller, so "core set" means "held" here.
+  release(): void {
+    const core = this.core;
+    if (core !== null) {
+      this.core = null;
+      core.release(this);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** What only a waiter with a signal or a timeout needs. */
+export class Wait {
+  readonly node: PermitNode;
+  timer: TimerHandle | undefined = undefined;
+  group: AbortGroup | null = null;
+  prev: Wait | null = null;
+  next: Wait | null = null;
+
+  constructor(node: PermitNode) {
+    this.node = node;
+  }
+}
+
+// Promise executors are called synchronously, so a module-level executor reading the node
+// from a scratch variable captures `resolve` without allocating a closure per waiter.
+let capturing: PermitNode | null = null;
+function capture(resolve: Resolve): void {
+  capturing!.resolve = resolve;
+}
+
+// A waiter keeps only its `resolve` (one function, not two: less memory per waiter) and is
+// rejected through it: resolving with an object whose `then` getter throws rejects the promise
+// at once with what was thrown (ECMAScript Promise Resolve Functions, step "If then is an
+// abrupt completion"), with no extra tick and no allocation.
+let rejection: unknown;
+const REJECTING = {
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose, see above.
+  get then(): never {
+    throw rejection;
+  },
+} as unknown as PromiseLike<Permit>;
+function rejectWaiter(node: PermitNode, reason: unknown): void {
+  const resolve = node.resolve!;
+  node.resolve = null;
+  rejection = reason;
+  resolve(REJECTING);
+  rejection = undefined;
+}
+
+/** Shared by the cores of one public object: one abort listener per signal. */
+export class SignalHub {
+  groups: WeakMap<AbortSignal, AbortGroup> | null = null;
+
+  join(wait: Wait, signal: AbortSignal): void {
+    if (this.groups === null) this.groups = new WeakMap();
+    let group = this.groups.get(signal);
+    if (group === undefined) {
+      group = new AbortGroup(this, signal);
+      this.groups.set(signal, group);
+      signal.addEventListener('abort', group);
+    }
+    wait.group = group;
+    wait.prev = group.tail;
+    if (group.tail === null) group.head = wait;
+    else group.tail.next = wait;
+    group.tail = wait;
+  }
+}
+
+/** The waiters of one hub that share one signal; itself the (only) abort listener. */
+export class AbortGroup {
+  readonly hub: SignalHub;
+  readonly signal: AbortSignal;
+  head: Wait | null = null;
+  tail: Wait | null = null;
+
+  constructor(hub: SignalHub, signal: AbortSignal) {
+    this.hub = hub;
+    this.signal = signal;
+  }
+
+  leave(wait: Wait): void {
+    const { prev, next } = wait;
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    if (next === null) this.tail = prev;
+    else next.prev = prev;
+    wait.group = wait.prev = wait.next = null;
+    if (this.head === null) this.detach();
+  }
+
+  detach(): void {
+    this.signal.removeEventListener('abort', this);
+    this.hub.groups?.delete(this.signal);
+  }
+
+  handleEvent(): void {
+    const reason = this.signal.reason;
+    this.detach();
+    // Unlink (and reject) every waiter first, then serve whoever is behind them: an aborted
+    // waiter must not be granted by a drain triggered by its own group's earlier members.
+    const touched: SemaphoreCore[] = [];
+    for (let wait = this.head; wait !== null; wait = wait.next) {
+      const core = wait.node.core!;
+      core.remove(wait.node);
+      core.aborted++;
+      if (!core.touched) {
+        core.touched = true;
+        touched.push(core);
+      }
+    }
+    let wait = this.head;
+    this.head = this.tail = null;
+    while (wait !== null) {
+      const next = wait.next;
+      wait.group = wait.prev = wait.next = null;
+      wait.node.wait = null;
+      rejectWaiter(wait.node, reason);
+      wait = next;
+    }
+    for (const core of touched) {
+      core.touched = false;
+      core.drain();
+      core.checkIdle();
+    }
+  }
+}
+
+function weightAboveCapacity(weight: number, capacity: number): RangeError {
+  return new RangeError(
+    `Expected \`weight\` to be at most the capacity (${capacity}), got ${describe(weight)}`,
+  );
+}
+
+/** Type checks of an options object, thrown. Weight against capacity is checked at the call. */
+export function assertAcquireOptions(options: unknown): asserts options is AcquireOptions {
+  assertOptions('options', options);
+  if (options === undefined) return;
+  const { weight, timeout, signal } = options as AcquireOptions;
+  if (weight !== undefined) assertPositiveInteger('weight', weight);
+  if (timeout !== undefined) assertTimeout('timeout', timeout);
+  if (signal !== undefined) assertSignal('signal', signal);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+// Called synchronously from run(): fn starts in the caller's frame, the release is in finally.
+async function callHeld<T>(
+  permit: PermitNode,
+  fn: (...args: unknown[]) => T | PromiseLike<T>,
+  thisArg: unknown,
+  args: unknown[] | undefined,
+): Promise<T> {
+  try {
+    const result = fn.apply(thisArg, args as unknown[]);
+    return isPromiseLike(result) ? await result : result;
+  } finally {
+    permit.release();
+  }
+}
+
+// Queued: the reaction is registered here, in the caller's frame, so fn starts in the caller's
+// async context, never the releaser's. A `.then` keeps ~250 bytes less per queued call than a
+// suspended async function would.
+function callAfter<T>(
+  pending: Promise<Permit>,
+  fn: (...args: unknown[]) => T | PromiseLike<T>,
+  thisArg: unknown,
+  args: unknown[] | undefined,
+): Promise<T> {
+  return pending.then((permit) => callHeld(permit as PermitNode, fn, thisArg, args));
+}
+
+export class SemaphoreCore {
+  capacity: number;
+  readonly maxWaiting: number;
+  readonly hub: SignalHub;
+  /** Called when nothing is held and nothing waits (KeyedSemaphore drops the key). */
+  readonly onEmpty: ((core: SemaphoreCore) => void) | null;
+  /** The KeyedSemaphore key this core serves (undefined for a plain Semaphore). */
+  key: unknown = undefined;
+  inUse = 0;
+  waiting = 0;
+  head: PermitNode | null = null;
+  tail: PermitNode | null = null;
+  closed = false;
+  closeReason: unknown = undefined;
+  idleResolvers: Array<() => void> | null = null;
+  touched = false;
+  maxInUse = 0;
+  acquired = 0;
+  timedOut = 0;
+  aborted = 0;
+  rejected = 0;
+
+  constructor(
+    capacity: number,
+    maxWaiting: number,
+    hub: SignalHub,
+    onEmpty: ((core: SemaphoreCore) => void) | null = null,
+  ) {
+    this.capacity = capacity;
+    this.maxWaiting = maxWaiting;
+    this.hub = hub;
+    this.onEmpty = onEmpty;
+  }
+
+  get available(): number {
+    return Math.max(this.capacity - this.inUse, 0);
+  }
+
+  /**
+   * A granted PermitNode when served at once, else a promise (queued or rejected). Kept
+   * non-async so the fast path allocates nothing but the node.
+   */
+  admit(options: AcquireOptions | undefined): PermitNode | Promise<Permit> {
+    let weight = 1;
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    if (options !== undefined) {
+      try {
+        assertAcquireOptions(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      weight = options.weight ?? 1;
+      signal = options.signal;
+      timeout = options.timeout;
+      // Capacity 0 means "paused": any weight may wait for a resize.
+      if (weight > this.capacity && this.capacity > 0) {
+        return Promise.reject(weightAboveCapacity(weight, this.capacity));
+      }
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
+    if (this.closed) return Promise.reject(new ClosedError(this.closeReason));
+    if (this.head === null && weight <= this.capacity - this.inUse) return this.grantNew(weight);
+    if (this.waiting >= this.maxWaiting) {
+      this.rejected++;
+      return Promise.reject(new QueueFullError(`Queue is full (maxWaiting: ${this.maxWaiting})`));
+    }
+    // timeout 0 means "do not wait": refuse now rather than arm a 0 ms timer.
+    if (timeout === 0) {
+      this.timedOut++;
+      return Promise.reject(new TimeoutError(0));
+    }
+    const node = new PermitNode(this, weight);
+    capturing = node;
+    const promise = new Promise<Permit>(capture);
+    capturing = null;
+    node.prev = this.tail;
+    if (this.tail === null) this.head = node;
+    else this.tail.next = node;
+    this.tail = node;
+    this.waiting++;
+    if (signal !== undefined || timeout !== undefined) {
+      const wait = new Wait(node);
+      node.wait = wait;
+      if (signal !== undefined) this.hub.join(wait, signal);
+      if (timeout !== undefined) {
+        wait.timer = setTimer(() => {
+          wait.timer = undefined;
+          this.expire(node, timeout);
+        }, timeout);
+      }
+    }
+    return promise;
+  }
+
+  acquire(options: AcquireOptions | undefined): Promise<Permit> {
+    // The common uncontended call, without admit()'s option handling.
+    if (options === undefined && this.head === null && this.inUse < this.capacity && !this.closed) {
+      return Promise.resolve(this.grantNew(1));
+    }
+    const result = this.admit(options);
+    return result instanceof PermitNode ? Promise.resolve(result) : result;
+  }
+
+  tryAcquire(weight: number | undefined): PermitNode | undefined {
+    if (weight === undefined) weight = 1;
+    else {
+      assertPositiveInteger('weight', weight);
+      if (weight > this.capacity && this.capacity > 0) {
+        throw weightAboveCapacity(weight, this.capacity);
+      }
+    }
+    if (this.closed || this.head !== null || weight > this.capacity - this.inUse) return undefined;
+    return this.grantNew(weight);
+  }
+
+  run<T>(
+    fn: (...args: unknown[]) => T | PromiseLike<T>,
+    thisArg: unknown,
+    args: unknown[] | undefined,
+    options: AcquireOptions | undefined,
+  ): Promise<T> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(
+        new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)} (${typeof fn})`),
+      );
+    }
+    const result = this.admit(options);
+    if (result instanceof PermitNode) return callHeld(result, fn, thisArg, args);
+    return callAfter(result, fn, thisArg, args);
+  }
+
+  grantNew(weight: number): PermitNode {
+    const inUse = this.inUse + weight;
+    this.inUse = inUse;
+    this.acquired++;
+    if (inUse > this.maxInUse) this.maxInUse = inUse;
+    return new PermitNode(this, weight);
+  }
+
+  release(node: PermitNode): void {
+    this.inUse -= node.weight;
+    if (this.head !== null) this.drain();
+    else if (this.inUse === 0) this.becameIdle();
+  }
+
+  /** Grant head waiters while their weight fits; synchronous, iterative. */
+  drain(): void {
+    let node = this.head;
+    while (node !== null && node.weight <= this.capacity - this.inUse) {
+      const next = node.next;
+      this.head = next;
+      if (next === null) this.tail = null;
+      else next.prev = null;
+      node.next = null;
+      this.waiting--;
+      const inUse = this.inUse + node.weight;
+      this.inUse = inUse;
+      this.acquired++;
+      if (inUse > this.maxInUse) this.maxInUse = inUse;
+      this.detach(node);
+      const resolve = node.resolve!;
+      node.resolve = null;
+      resolve(node);
+      node = next;
+    }
+  }
+
+  /** Take a waiting node out of the queue, as if it had never waited. */
+  remove(node: PermitNode): void {
+    const { prev, next } = node;
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    if (next === null) this.tail = prev;
+    else next.prev = prev;
+    node.prev = node.next = null;
+    node.core = null;
+    this.waiting--;
+    const wait = node.wait;
+    if (wait !== null && wait.timer !== undefined) {
+      clearTimer(wait.timer);
+      wait.timer = undefined;
+    }
+  }
+
+  /** A wait outlived its timeout (unless it was granted or settled in the meantime). */
+  expire(node: PermitNode, timeout: number): void {
+    if (node.resolve === null || node.core !== this) return;
+    const wasHead = node.prev === null;
+    this.remove(node);
+    this.detach(node);
+    this.timedOut++;
+    rejectWaiter(node, new TimeoutError(timeout));
+    if (wasHead) this.drain();
+    this.checkIdle();
+  }
+
+  /** Drop a node's timer and abort-group membership, if it has any. */
+  detach(node: PermitNode): void {
+    const wait = node.wait;
+    if (wait === null) return;
+    node.wait = null;
+    if (wait.group !== null) wait.group.leave(wait);
+    if (wait.timer !== undefined) {
+      clearTimer(wait.timer);
+      wait.timer = undefined;
+    }
+  }
+
+  resize(capacity: number): void {
+    this.capacity = capacity;
+    if (capacity > 0) {
+      // Shrinking: waiters that can never fit are refused now, in queue order.
+      let node = this.head;
+      while (node !== null) {
+        const next = node.next;
+        if (node.weight > capacity) {
+          this.remove(node);
+          this.detach(node);
+          rejectWaiter(node, weightAboveCapacity(node.weight, capacity));
+        }
+        node = next;
+      }
+    }
+    this.drain();
+    this.checkIdle();
+  }
+
+  close(reason: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    let node = this.head;
+    this.head = this.tail = null;
+    this.waiting = 0;
+    while (node !== null) {
+      const next = node.next;
+      node.prev = node.next = null;
+      node.core = null;
+      this.detach(node);
+      rejectWaiter(node, new ClosedError(reason));
+      node = next;
+    }
+    this.checkIdle();
+  }
+
+  checkIdle(): void {
+    if (this.inUse === 0 && this.head === null) this.becameIdle();
+  }
+
+  becameIdle(): void {
+    const resolvers = this.idleResolvers;
+    if (resolvers !== null) {
+      this.idleResolvers = null;
+      for (const resolve of resolvers) resolve();
+    }
+    if (this.onEmpty !== null) this.onEmpty(this);
+  }
+
+  onIdle(): Promise<void> {
+    if (this.inUse === 0 && this.head === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.idleResolvers === null) this.idleResolvers = [resolve];
+      else this.idleResolvers.push(resolve);
+    });
+  }
+
+  stats(): SemaphoreStats {
+    return {
+      capacity: this.capacity,
+      available: this.available,
+      inUse: this.inUse,
+      waiting: this.waiting,
+      maxInUse: this.maxInUse,
+      acquired: this.acquired,
+      timedOut: this.timedOut,
+      aborted: this.aborted,
+      rejected: this.rejected,
+    };
+  }
+}

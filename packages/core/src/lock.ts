@@ -1,0 +1,54 @@
+import { Semaphore, type SemaphoreOptions } from './semaphore.js';
+import type { Permit, SemaphoreStats, WaitOptions } from './types.js';
+
+/**
+ * A mutual-exclusion lock: a Semaphore of 1, with the same FIFO, cancellation and close
+ * behaviour. Options are a Semaphore's (`maxWaiting`).
+ *
+ * @example
+ * const lock = new Lock();
+ * await lock.run(async () => { await writeFile(path, await render()); });
+ */
+export class Lock {
+  readonly #semaphore: Semaphore;
+
+  constructor(options?: SemaphoreOptions) {
+    this.#semaphore = new Semaphore(1, options);
+  }
+
+  acquire(options?: WaitOptions): Promise<Permit> {
+    return this.#semaphore.acquire(options);
+  }
+
+  tryAcquire(): Permit | undefined {
+    return this.#semaphore.tryAcquire();
+  }
+
+  run<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
+    return this.#semaphore.run(fn, options);
+  }
+
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: WaitOptions,
+  ): (...args: A) => Promise<R> {
+    return this.#semaphore.wrap(fn, options);
+  }
+
+  close(reason?: unknown): void {
+    this.#semaphore.close(reason);
+  }
+
+  onIdle(): Promise<void> {
+    return this.#semaphore.onIdle();
+  }
+
+  /** True while the lock is held. */
+  get locked(): boolean {
+    return this.#semaphore.inUse > 0;
+  }
+
+  stats(): SemaphoreStats {
+    return this.#semaphore.stats();
+  }
+}

@@ -11,5 +11,6 @@ export type { KeyedSemaphoreOptions } from './keyed-semaphore.js';
 export { KeyedTokenBucket } from './keyed-token-bucket.js';
 export type { KeyedTokenBucketOptions } from './keyed-token-bucket.js';
 export { limited } from './limited.js';
+export type { LimitedDecorator } from './limited.js';
 export { mapConcurrent } from './map-concurrent.js';
 export type { MapConcurrentOptions } from './map-concurrent.js';

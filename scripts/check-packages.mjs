@@ -23,7 +23,8 @@ for (const dir of packages) {
   const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   run('npx', [...pnpm, 'pack', '--pack-destination', out], dir);
   const tarball = readdirSync(out).find(
-    (file) => file.startsWith(`${name.replace('@', '').replace('/', '-')}-`) && file.endsWith('.tgz'),
+    (file) =>
+      file.startsWith(`${name.replace('@', '').replace('/', '-')}-`) && file.endsWith('.tgz'),
   );
   if (!tarball) {
     failures.push(`${name}: no tarball was packed`);
@@ -31,7 +32,8 @@ for (const dir of packages) {
   }
   const path = join(out, tarball);
   const manifest = run('tar', ['-xzOf', path, 'package/package.json']);
-  if (manifest.includes('workspace:')) failures.push(`${name}: packed package.json still has workspace:`);
+  if (manifest.includes('workspace:'))
+    failures.push(`${name}: packed package.json still has workspace:`);
 
   for (const [label, cmd, args] of [
     ['publint', 'npx', ['publint', 'run', path, '--strict', '--level', 'warning']],

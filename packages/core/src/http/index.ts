@@ -37,8 +37,11 @@ export interface RateLimitPolicy {
   quota: number;
   /** Window in seconds; omitted for a concurrency policy. */
   windowSeconds?: number;
-  /** Quota unit; `concurrent-requests` for an in-flight limit, `requests` (the draft's default) otherwise. */
-  unit?: 'requests' | 'concurrent-requests';
+  /**
+   * Quota unit (the draft's `qu`): `concurrent-requests` for an in-flight limit, or `request`,
+   * the draft's default, which is therefore not written out.
+   */
+  unit?: 'request' | 'concurrent-requests';
 }
 
 /** Where a client stands against a policy right now. */
@@ -59,8 +62,10 @@ const TITLES: Record<RejectionReason, string> = {
 };
 
 const DETAILS: Record<RejectionReason, string> = {
-  queue_full: 'The server is at capacity and its wait queue is full. Retry after the indicated delay.',
-  queue_timeout: 'The request waited for capacity longer than allowed. Retry after the indicated delay.',
+  queue_full:
+    'The server is at capacity and its wait queue is full. Retry after the indicated delay.',
+  queue_timeout:
+    'The request waited for capacity longer than allowed. Retry after the indicated delay.',
   rate_limited: 'Too many requests from this client. Retry after the indicated delay.',
   closed: 'The server is no longer accepting work on this route.',
 };
@@ -76,18 +81,29 @@ export function retryAfterSeconds(ms: number | undefined): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** A Structured Fields String: printable ASCII only; quotes and backslashes are dropped. */
 function quoteToken(name: string): string {
-  return `"${name.replace(/["\\]/g, '')}"`;
+  return `"${name.replace(/[^\x20-\x7e]|["\\]/g, '')}"`;
+}
+
+/** A Structured Fields Integer from any number: rounded, at least `min`; NaN reads as `min`. */
+function sfInteger(value: number, round: (n: number) => number, min: number): number {
+  return Number.isFinite(value) ? Math.min(999_999_999_999_999, Math.max(min, round(value))) : min;
 }
 
 /** `RateLimit-Policy` and `RateLimit` header values (draft-ietf-httpapi-ratelimit-headers). */
-export function rateLimitHeaders(policy: RateLimitPolicy, state: RateLimitState): Record<string, string> {
+export function rateLimitHeaders(
+  policy: RateLimitPolicy,
+  state: RateLimitState,
+): Record<string, string> {
   const name = quoteToken(policy.name);
-  let policyValue = `${name};q=${Math.max(0, Math.floor(policy.quota))}`;
+  let policyValue = `${name};q=${sfInteger(policy.quota, Math.floor, 0)}`;
   if (policy.unit === 'concurrent-requests') policyValue += ';qu="concurrent-requests"';
-  if (policy.windowSeconds !== undefined) policyValue += `;w=${Math.max(1, Math.ceil(policy.windowSeconds))}`;
-  const remaining = Math.max(0, Math.floor(state.remaining));
-  const reset = Math.max(0, Math.ceil(state.resetSeconds));
+  if (policy.windowSeconds !== undefined) {
+    policyValue += `;w=${sfInteger(policy.windowSeconds, Math.ceil, 1)}`;
+  }
+  const remaining = sfInteger(state.remaining, Math.floor, 0);
+  const reset = sfInteger(state.resetSeconds, Math.ceil, 0);
   return {
     'RateLimit-Policy': policyValue,
     RateLimit: `${name};r=${remaining};t=${reset}`,
@@ -109,8 +125,14 @@ export interface RejectionInit {
 /** The status, headers and body for a refused request. */
 export function rejection(init: RejectionInit): Rejection {
   const { reason } = init;
+  if (!Object.hasOwn(TITLES, reason)) {
+    throw new TypeError(
+      `Expected \`reason\` to be one of ${Object.keys(TITLES).join(', ')}, got ${JSON.stringify(reason)}`,
+    );
+  }
   const scope = init.scope ?? 'shared';
-  const status = reason === 'rate_limited' || (scope === 'client' && reason !== 'closed') ? 429 : 503;
+  const status =
+    reason === 'rate_limited' || (scope === 'client' && reason !== 'closed') ? 429 : 503;
   const retryAfter = retryAfterSeconds(init.retryAfterMs);
   const body: ProblemDetails = {
     type: problemType(reason),
@@ -142,7 +164,9 @@ export function rejection(init: RejectionInit): Rejection {
 export function rejectionReasonOf(error: unknown): RejectionReason | undefined {
   // Read `code`, not `instanceof`: the ESM and CJS builds (or two installed copies) each have
   // their own error classes.
-  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  // Any object, not only `instanceof Error`: an error made in another realm fails that test.
+  const code =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (code === 'TIMEOUT') return 'queue_timeout';
   if (code === 'QUEUE_FULL') return 'queue_full';
   if (code === 'CLOSED') return 'closed';

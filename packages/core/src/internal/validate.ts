@@ -11,7 +11,9 @@ export function describe(value: unknown): string {
 
 function requireNumber(name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') {
-    throw new TypeError(`Expected \`${name}\` to be a number, got ${describe(value)} (${typeof value})`);
+    throw new TypeError(
+      `Expected \`${name}\` to be a number, got ${describe(value)} (${typeof value})`,
+    );
   }
 }
 
@@ -35,7 +37,9 @@ export function assertPositiveInteger(name: string, value: unknown): asserts val
 export function assertLimit(name: string, value: unknown): asserts value is number {
   requireNumber(name, value);
   if (value !== Number.POSITIVE_INFINITY && (!Number.isInteger(value) || value < 0)) {
-    throw new RangeError(`Expected \`${name}\` to be an integer >= 0 or Infinity, got ${describe(value)}`);
+    throw new RangeError(
+      `Expected \`${name}\` to be an integer >= 0 or Infinity, got ${describe(value)}`,
+    );
   }
 }
 
@@ -55,9 +59,14 @@ export function assertTimeout(name: string, value: unknown): asserts value is nu
   }
 }
 
-export function assertFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
+export function assertFunction(
+  name: string,
+  value: unknown,
+): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') {
-    throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)} (${typeof value})`);
+    throw new TypeError(
+      `Expected \`${name}\` to be a function, got ${describe(value)} (${typeof value})`,
+    );
   }
 }
 

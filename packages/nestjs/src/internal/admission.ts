@@ -1,0 +1,163 @@
+// Taking the permits of a request, shared by ConcurrencyGuard and ConcurrencyInterceptor.
+
+import type { Permit } from '@sluice/core';
+import { type Rejection, rejection, rejectionReasonOf } from '@sluice/core/http';
+import type { SluiceRequest, SluiceRequestInfo } from '../sluice.interfaces.js';
+import { SluiceRejectedException } from '../sluice-rejected.exception.js';
+import { isClosed, mergeHeaders, type RawResponse } from './http.js';
+import type { ResolvedConcurrency } from './policies.js';
+
+/** What the admission needs from the guard or interceptor: its overridable hooks. */
+export interface AdmissionHooks {
+  getKey(policy: ResolvedConcurrency): unknown;
+  /** Should throw; if it returns, the request is stopped with SluiceRejectedException anyway. */
+  reject(rejection: Rejection, policy: ResolvedConcurrency): unknown;
+}
+
+/** Raised when the client went away while the request waited: nothing is to be written. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('The client closed the connection before the request was admitted');
+    this.name = 'ClientGoneError';
+  }
+}
+
+function goneReason(): DOMException {
+  return new DOMException('The client closed the connection', 'AbortError');
+}
+
+/** `req.sluice`: the signal is made on first read (most handlers never read it). */
+class AdmittedRequest implements SluiceRequestInfo {
+  readonly #admission: RequestAdmission;
+  readonly waitedMs: number;
+
+  constructor(admission: RequestAdmission, waitedMs: number) {
+    this.#admission = admission;
+    this.waitedMs = waitedMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#admission.signal;
+  }
+}
+
+/**
+ * The permits of one HTTP request, released on the Node response's 'close' (which fires once,
+ * on every path). The AbortController is made only when something needs the signal (a wait, or
+ * the handler reading `req.sluice.signal`), so the uncontended path allocates none.
+ */
+export class RequestAdmission {
+  readonly held: Permit[] = [];
+  readonly #raw: RawResponse;
+  #controller: AbortController | undefined;
+  #gone = false;
+  #admitted = false;
+
+  constructor(raw: RawResponse) {
+    this.#raw = raw;
+    // 'close' fires once: `on` spares the wrapper `once` would make.
+    raw.on('close', () => this.#onClose());
+    if (isClosed(raw)) this.#onClose();
+  }
+
+  /** Aborts when the client goes away before the response is finished. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#gone) this.#controller.abort(goneReason());
+    }
+    return this.#controller.signal;
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** Marks the request admitted and gives the handler its `req.sluice`. */
+  admit(req: SluiceRequest, waitedMs: number): void {
+    this.#admitted = true;
+    req.sluice = new AdmittedRequest(this, waitedMs);
+  }
+
+  #onClose(): void {
+    // A finished response closing is not a client going away (unless it closed mid-wait).
+    if (!this.#admitted || !this.#raw.writableFinished) {
+      this.#gone = true;
+      this.#controller?.abort(goneReason());
+    }
+    const held = this.held;
+    for (let i = 0; i < held.length; i++) (held[i] as Permit).release();
+  }
+}
+
+/**
+ * Takes a permit of every policy at once, without awaiting, if all are plain and free. True:
+ * all are in `held`. False: nothing is held (what was taken went back) and the caller waits.
+ */
+export function tryAdmitNow(
+  policies: readonly ResolvedConcurrency[],
+  held: Permit[],
+  headers: Record<string, string>,
+): boolean {
+  for (const policy of policies) {
+    const permit = policy.plain ? policy.tryAcquire(undefined, 1) : undefined;
+    if (permit === undefined) {
+      for (const p of held.splice(0)) p.release();
+      return false;
+    }
+    held.push(permit);
+    if (policy.headers) mergeHeaders(headers, policy.headerValues(undefined));
+  }
+  return true;
+}
+
+/**
+ * Acquires a permit of every policy in turn, pushing each into `held` as soon as it is granted
+ * (whoever owns `held` releases them), and the RateLimit headers of the limits that send them
+ * into `headers`. Resolves the milliseconds spent waiting. On a refusal it releases what it
+ * took and hands the rejection to `hooks.reject` (it never resolves then); when `signal`
+ * aborts it releases and throws ClientGoneError.
+ */
+export async function acquirePermits(
+  req: SluiceRequest,
+  policies: readonly ResolvedConcurrency[],
+  signal: AbortSignal,
+  held: Permit[],
+  headers: Record<string, string>,
+  hooks: AdmissionHooks,
+): Promise<number> {
+  const started = performance.now();
+  for (const policy of policies) {
+    const { skip, weight } = policy.options;
+    if (skip !== undefined && (await skip(req))) continue;
+    const key = policy.keyed ? await hooks.getKey(policy) : undefined;
+    const w = weight === undefined ? 1 : await weight(req);
+    if (signal.aborted) throw new ClientGoneError();
+    let permit: Permit;
+    try {
+      permit = await policy.acquire(key, w, signal);
+    } catch (error) {
+      const reason = rejectionReasonOf(error);
+      if (signal.aborted) throw new ClientGoneError();
+      if (reason === undefined) throw error;
+      for (const p of held.splice(0)) p.release();
+      const refused = rejection({
+        reason,
+        scope: policy.keyed ? 'client' : 'shared',
+        retryAfterMs: policy.retryAfter * 1000,
+        ...(policy.headers ? { headers: policy.headerValues(key) } : {}),
+      });
+      await hooks.reject(refused, policy);
+      // A hook that returned instead of throwing must still not let the request in.
+      throw new SluiceRejectedException(refused);
+    }
+    held.push(permit);
+    if (policy.headers) mergeHeaders(headers, policy.headerValues(key));
+    // The close listener may have run between the grant and now: it released nothing of this one.
+    if (signal.aborted) {
+      permit.release();
+      throw new ClientGoneError();
+    }
+  }
+  return performance.now() - started;
+}

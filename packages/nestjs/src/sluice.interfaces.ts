@@ -1,0 +1,106 @@
+import type { ExecutionContext, InjectionToken, ModuleMetadata, Type } from '@nestjs/common';
+import type { KeyedSemaphore, KeyedTokenBucket, Limiter, Semaphore } from '@sluice/core';
+import type { Rejection } from '@sluice/core/http';
+
+/**
+ * The request object as the platform hands it to guards: Express `Request` or
+ * `FastifyRequest`. Typed loosely so the package needs neither platform's types.
+ */
+export type SluiceRequest = Record<PropertyKey, any>;
+
+/** What an admitted request carries as `req.sluice`. */
+export interface SluiceRequestInfo {
+  /** Aborts if the client goes away before the response is finished. */
+  signal: AbortSignal;
+  /** Milliseconds the request waited in the queue(s) before it was admitted. */
+  waitedMs: number;
+}
+
+/** Returns a value, or a promise of it. */
+type MaybePromise<T> = T | Promise<T>;
+
+/** Options of one in-flight limit (a named limiter in `forRoot`, or `@Concurrency({...})`). */
+export interface ConcurrencyOptions {
+  /**
+   * Most requests in flight: a number (a Semaphore is created), or a `Semaphore` /
+   * `KeyedSemaphore` / any core `Limiter` to share one limit with other routes or services.
+   */
+  limit: number | Semaphore | KeyedSemaphore<any> | Limiter;
+  /** Most requests waiting; default 100. Used only when the limiter is created from a number. */
+  maxWaiting?: number;
+  /** Longest wait in milliseconds; default 10_000. `0` never waits. */
+  timeout?: number;
+  /** A per-client limit: one `limit` per key (429 when exhausted). Required with a KeyedSemaphore. */
+  key?: (req: SluiceRequest) => MaybePromise<unknown>;
+  /** Permits a request takes; default 1. */
+  weight?: (req: SluiceRequest) => MaybePromise<number>;
+  /** True: this limiter lets the request through untouched. */
+  skip?: (req: SluiceRequest) => MaybePromise<boolean>;
+  /**
+   * Answer a refusal yourself: throw an exception of your own (Nest's exception filters answer
+   * it), or write the response and return (the guard then stops the request without writing).
+   */
+  onRejected?: (context: ExecutionContext, rejection: Rejection) => unknown;
+  /** Send RateLimit headers for this limit (quota = limit, remaining = free permits). Default false. */
+  headers?: boolean;
+  /** Policy name in RateLimit headers. Default: the limiter's name, or 'concurrency'. */
+  name?: string;
+  /** Retry-After seconds on queue_full, queue_timeout and closed. Default 1. */
+  retryAfter?: number;
+}
+
+/** Options of one token-bucket rate limit (a named limiter in `forRoot`, or `@RateLimit({...})`). */
+export interface RateLimitOptions {
+  /** Burst: most tokens a client's bucket holds (a positive integer). */
+  capacity: number;
+  /** Tokens added per second to every client's bucket (a finite number > 0). */
+  refillPerSecond: number;
+  /** An existing KeyedTokenBucket to share; its own capacity and rate then apply. */
+  limiter?: KeyedTokenBucket<any>;
+  /** Client key; default the client address as the platform resolves it (`req.ip`). */
+  key?: (req: SluiceRequest) => MaybePromise<unknown>;
+  /** Tokens a request costs; default 1. */
+  cost?: (req: SluiceRequest) => MaybePromise<number>;
+  /** True: this limit lets the request through untouched. */
+  skip?: (req: SluiceRequest) => MaybePromise<boolean>;
+  /** As for concurrency: throw your own exception, or write the response and return. */
+  onRejected?: (context: ExecutionContext, rejection: Rejection) => unknown;
+  /** RateLimit-Policy and RateLimit headers on every response. Default true. */
+  headers?: boolean;
+  /** Policy name in RateLimit headers. Default: the limiter's name, or 'rate-limit'. */
+  name?: string;
+  /** Most client buckets kept at once (see KeyedTokenBucket's `maxKeys`). */
+  maxKeys?: number;
+}
+
+/** `SluiceModule.forRoot(options)`: named limiters; "default" covers every route the guard sees. */
+export interface SluiceModuleOptions {
+  concurrency?: Record<string, ConcurrencyOptions>;
+  rateLimit?: Record<string, RateLimitOptions>;
+}
+
+/** A class that builds the module options (`forRootAsync({ useClass })`). */
+export interface SluiceOptionsFactory {
+  createSluiceOptions(): SluiceModuleOptions | Promise<SluiceModuleOptions>;
+}
+
+export interface SluiceModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory?: (...args: any[]) => SluiceModuleOptions | Promise<SluiceModuleOptions>;
+  inject?: Array<InjectionToken | { token: InjectionToken; optional: boolean }>;
+  useClass?: Type<SluiceOptionsFactory>;
+  useExisting?: Type<SluiceOptionsFactory>;
+  /**
+   * Limiter names to offer for `@InjectLimiter(name)`. Names used by `@InjectLimiter` in files
+   * loaded before this call are offered anyway; list the others here.
+   */
+  limiterNames?: string[];
+}
+
+/** `@Concurrency(...)`: a named limiter, or options for a limit of the decorated target's own. */
+export type ConcurrencyTarget = string | ConcurrencyOptions;
+
+/** `@RateLimit(...)`: a named limiter, or options for a limit of the decorated target's own. */
+export type RateLimitTarget = string | RateLimitOptions;
+
+/** `@SkipConcurrency(...)` / `@SkipRateLimit(...)`: names, or `{ name: true | false }`. */
+export type SkipTarget = string | Record<string, boolean>;

@@ -1,0 +1,96 @@
+import { ClosedError } from './errors.js';
+import { BucketCore } from './internal/bucket-core.js';
+import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
+import type { WaitOptions } from './types.js';
+
+/**
+ * What `tryTake` answers: the tokens were taken (`remaining` whole tokens are left), or they
+ * were not, and a request made now would wait `retryAfterMs` (at least 1).
+ */
+export type TryTakeResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
+
+export interface TokenBucketOptions {
+  /** Most tokens the bucket holds (the burst): a positive integer. The bucket starts full. */
+  capacity: number;
+  /** Tokens added per second, continuously: a finite number > 0. */
+  refillPerSecond: number;
+  /** The clock, in milliseconds. Default `performance.now()`. */
+  now?: () => number;
+}
+
+/**
+ * A rate limit: `capacity` tokens at most, refilled at `refillPerSecond`, taken one request at
+ * a time. Refills lazily from the clock; waiters are served in FIFO order by a single timer.
+ *
+ * @example
+ * ```ts
+ * const bucket = new TokenBucket({ capacity: 5, refillPerSecond: 2 });
+ * await bucket.take();               // waits until a token is there
+ * const r = bucket.tryTake();        // { ok: true, remaining } or { ok: false, retryAfterMs }
+ * ```
+ */
+export class TokenBucket {
+  readonly #core: BucketCore;
+
+  constructor(options: TokenBucketOptions) {
+    this.#core = new BucketCore(bucketConfig(options));
+  }
+
+  /** Most tokens the bucket holds. */
+  get capacity(): number {
+    return this.#core.config.capacity;
+  }
+
+  /** Tokens added per second. */
+  get refillPerSecond(): number {
+    return this.#core.config.rate;
+  }
+
+  /** Whole tokens available now. While anyone waits they are promised to the head waiter. */
+  get tokens(): number {
+    this.#core.sync();
+    return this.#core.remaining();
+  }
+
+  /** Number of waiting `take` calls. */
+  get waiting(): number {
+    this.#core.sync();
+    return this.#core.waiting;
+  }
+
+  /** True once `close()` has run. */
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Take `tokens` now if they are there and nobody waits; never waits. `retryAfterMs` is how
+   * long a request made now would wait, counting everybody queued ahead. Throws RangeError for
+   * more than `capacity`, ClosedError once closed.
+   */
+  tryTake(tokens = 1): TryTakeResult {
+    checkTryTake(this.#core.config.capacity, tokens);
+    if (this.#core.closed) throw new ClosedError(undefined, 'Token bucket is closed');
+    return this.#core.tryTake(tokens);
+  }
+
+  /**
+   * Resolves once `tokens` have been taken, waiting in FIFO order for the refill. With a
+   * `timeout` shorter than the wait the bucket can already compute, rejects at once with
+   * TimeoutError (a wait that fits is never cut short). Rejects with `signal.reason` on abort,
+   * RangeError for more than `capacity`, ClosedError once closed.
+   */
+  take(tokens = 1, options?: WaitOptions): Promise<void> {
+    try {
+      checkTake(this.#core.config.capacity, tokens, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#core.take(tokens, options?.signal, options?.timeout);
+  }
+
+  /** Rejects every waiter, then every later `take` and `tryTake`, with ClosedError (`cause`: reason). */
+  close(reason?: unknown): void {
+    this.#core.close(reason);
+  }
+}

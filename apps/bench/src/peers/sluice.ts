@@ -1,0 +1,154 @@
+import { BoundedQueue, Lock, type Permit, Semaphore, TokenBucket } from '@sluice/core';
+import { ABORT_REASON, type Library, Tally, timed, weighed, work } from './library.js';
+
+const self = { name: '@sluice/core', role: 'sluice' } as const;
+const lockSelf = { name: '@sluice/core Lock', role: 'sluice' } as const;
+
+/** Checks a semaphore of capacity 1 is empty, still limits (a second permit is refused) and grants. */
+async function stillLimitsAndGrants(sem: Semaphore, holder: Permit): Promise<string | undefined> {
+  if (sem.waiting !== 0) return `${sem.waiting} waiters left after abort`;
+  holder.release();
+  const first = sem.tryAcquire();
+  if (!first) return 'no permit granted after release';
+  if (sem.tryAcquire()) return 'limit 1 granted two permits';
+  const next = sem.acquire();
+  first.release();
+  const permit = await next;
+  permit.release();
+  return sem.available === 1 ? undefined : `available ${sem.available} after all released`;
+}
+
+export const sluice: Library = {
+  ...self,
+  packageName: '@sluice/core',
+
+  uncontended: () =>
+    timed(self, 'await acquire(); permit.release()', (n) => {
+      const sem = new Semaphore(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) {
+            const permit = await sem.acquire();
+            permit.release();
+          }
+        },
+      };
+    }),
+
+  handoff: (limit) =>
+    timed(self, 'await acquire(); permit.release()', (n) => {
+      const sem = new Semaphore(limit);
+      const task = async (): Promise<void> => {
+        const permit = await sem.acquire();
+        permit.release();
+      };
+      return {
+        async run() {
+          const tasks = new Array<Promise<void>>(n);
+          for (let i = 0; i < n; i++) tasks[i] = task();
+          await Promise.all(tasks);
+        },
+        verify: () => (sem.available === limit ? undefined : `available ${sem.available}`),
+      };
+    }),
+
+  run: (limit) =>
+    timed(self, 'sem.run(fn)', (n) => {
+      const sem = new Semaphore(limit);
+      return {
+        async run() {
+          const tasks = new Array<Promise<void>>(n);
+          for (let i = 0; i < n; i++) tasks[i] = sem.run(work);
+          await Promise.all(tasks);
+        },
+        verify: () => (sem.available === limit ? undefined : `available ${sem.available}`),
+      };
+    }),
+
+  cancel: (order) =>
+    timed(self, 'acquire({ signal }), abort each', async (n) => {
+      const sem = new Semaphore(1);
+      const holder = await sem.acquire();
+      const controllers = new Array<AbortController>(n);
+      const tally = new Tally(n);
+      for (let i = 0; i < n; i++) {
+        const controller = new AbortController();
+        controllers[i] = controller;
+        sem.acquire({ signal: controller.signal }).then(tally.onFulfilled, tally.onRejected);
+      }
+      const sequence = order(n);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) controllers[sequence[i]!]!.abort(ABORT_REASON);
+          await tally.done;
+        },
+        async verify() {
+          if (tally.rejected !== n) return `${tally.rejected}/${n} rejected`;
+          return stillLimitsAndGrants(sem, holder);
+        },
+      };
+    }),
+
+  waiters: () =>
+    weighed(self, 'pending acquire()', (n) => {
+      const sem = new Semaphore(1);
+      const holder = sem.tryAcquire()!;
+      return {
+        enqueue(sink) {
+          for (let i = 0; i < n; i++) sink[i] = sem.acquire();
+        },
+        async drain(sink) {
+          holder.release();
+          for (let i = 0; i < n; i++) (await (sink[i] as Promise<Permit>)).release();
+        },
+      };
+    }),
+
+  queue: (capacity) =>
+    timed(self, 'BoundedQueue put/take', (n) => {
+      const queue = new BoundedQueue<number>(capacity);
+      let sum = 0;
+      return {
+        async run() {
+          const producer = (async () => {
+            for (let i = 0; i < n; i++) await queue.put(i);
+          })();
+          for (let i = 0; i < n; i++) sum += await queue.take();
+          await producer;
+        },
+        verify: () => (sum === (n * (n - 1)) / 2 ? undefined : `sum ${sum}`),
+      };
+    }),
+
+  tryTake: (mode) =>
+    timed(self, 'TokenBucket tryTake()', (n) => {
+      const bucket =
+        mode === 'admit'
+          ? new TokenBucket({ capacity: 1e9, refillPerSecond: 1e9 })
+          : new TokenBucket({ capacity: 1, refillPerSecond: 1 / 60 });
+      if (mode === 'refuse') bucket.tryTake();
+      let ok = 0;
+      return {
+        run() {
+          for (let i = 0; i < n; i++) if (bucket.tryTake().ok) ok++;
+        },
+        verify: () => (ok === (mode === 'admit' ? n : 0) ? undefined : `ok ${ok}/${n}`),
+      };
+    }),
+};
+
+/** Lock, the mutex face of Semaphore(1): only the uncontended scenario, for reference. */
+export const sluiceLock = {
+  uncontended: () =>
+    timed(lockSelf, 'await lock.acquire(); permit.release()', (n) => {
+      const lock = new Lock();
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) {
+            const permit = await lock.acquire();
+            permit.release();
+          }
+        },
+      };
+    }),
+};

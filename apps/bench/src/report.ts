@@ -1,0 +1,291 @@
+import type { Args } from './args.js';
+import type { Environment } from './env.js';
+import type { CaseResult, RowResult } from './harness.js';
+import type { HttpResult } from './http/types.js';
+import type { Sizes } from './types.js';
+
+/** A row with its figures derived: rate and ratios to the fastest peer and to the floor. */
+export interface ReportRow extends RowResult {
+  /** ns per operation (time) or bytes per waiter (heap). */
+  perOp?: number;
+  opsPerSec?: number;
+  /** median / fastest peer's median: 1 = as fast (or as small) as the best peer, < 1 better. */
+  vsFastestPeer?: number;
+  /** median / floor's median. */
+  vsFloor?: number;
+}
+
+export interface ReportCase {
+  scenario: number;
+  id: string;
+  title: string;
+  variant: string;
+  metric: 'time' | 'heap';
+  n: number;
+  fastestPeer?: string;
+  rows: ReportRow[];
+}
+
+export interface Target {
+  id: string;
+  goal: string;
+  measured: string;
+  /** undefined when the cases it needs were not run. */
+  ok: boolean | undefined;
+}
+
+export interface Report {
+  schema: 1;
+  date: string;
+  mode: Args['mode'];
+  command: string;
+  durationSeconds: number;
+  environment: Environment & { loadAverageAtEnd: number };
+  versions: Record<string, string>;
+  sizes: Sizes;
+  cases: ReportCase[];
+  targets: Target[];
+  http?: HttpResult;
+}
+
+const round = (x: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+export function summarize(result: CaseResult): ReportCase {
+  const c = result.case;
+  const measured = (r: RowResult): r is RowResult & { median: number } =>
+    r.status === 'ok' && r.median !== undefined;
+  const peers = result.rows.filter((r) => r.role === 'peer').filter(measured);
+  const fastest = peers.reduce<(RowResult & { median: number }) | undefined>(
+    (best, r) => (best === undefined || r.median < best.median ? r : best),
+    undefined,
+  );
+  const floorRow = result.rows.filter(measured).find((r) => r.role === 'floor');
+  const rows = result.rows.map((r): ReportRow => {
+    if (!measured(r)) return { ...r };
+    const row: ReportRow = { ...r, median: round(r.median, 3) };
+    if (c.metric === 'time') {
+      row.perOp = round((r.median * 1e6) / c.n, 2);
+      row.opsPerSec = Math.round(c.n / (r.median / 1000));
+    } else {
+      row.perOp = round(r.median, 1);
+    }
+    if (fastest) row.vsFastestPeer = round(r.median / fastest.median, 3);
+    if (floorRow) row.vsFloor = round(r.median / floorRow.median, 3);
+    row.samples = r.samples.map((s) => round(s, 3));
+    return row;
+  });
+  return {
+    scenario: c.scenario,
+    id: c.id,
+    title: c.title,
+    variant: c.variant,
+    metric: c.metric,
+    n: c.n,
+    ...(fastest ? { fastestPeer: fastest.library } : {}),
+    rows,
+  };
+}
+
+const find = (cases: ReportCase[], id: string, library: string): ReportRow | undefined =>
+  cases.find((c) => c.id === id)?.rows.find((r) => r.library === library && r.median !== undefined);
+
+const SLUICE = '@sluice/core';
+
+/** The issue's targets, checked against this run's medians. */
+export function targets(cases: ReportCase[]): Target[] {
+  const list: Target[] = [];
+  const beatPeers = (id: string, label: string): void => {
+    const c = cases.find((x) => x.id === id);
+    const s = c && find(cases, id, SLUICE);
+    list.push({
+      id,
+      goal: `${label}: @sluice/core at least as fast as the fastest peer`,
+      measured:
+        s?.vsFastestPeer !== undefined
+          ? `${fmtRatio(s.vsFastestPeer)} of ${c?.fastestPeer ?? '—'}`
+          : 'not run',
+      ok: s?.vsFastestPeer === undefined ? undefined : s.vsFastestPeer <= 1,
+    });
+  };
+  beatPeers('uncontended', '1. uncontended, limit 1');
+  for (const limit of [1, 10, 100])
+    beatPeers(`handoff-limit-${limit}`, `2. hand-off, limit ${limit}`);
+  beatPeers('run-limit-10', '3. run(), limit 10');
+
+  const cancelIds = cases.filter((c) => c.scenario === 4).map((c) => c.id);
+  const [small, large] = cancelIds;
+  const s50 = small ? find(cases, small, SLUICE) : undefined;
+  const s100 = large ? find(cases, large, SLUICE) : undefined;
+  const growth = s50?.median && s100?.median ? s100.median / s50.median : undefined;
+  // The floor (Node's own abort dispatch) is not quite linear either; the library's own share
+  // is what sluice adds on top of it.
+  const f50 = small ? find(cases, small, 'floor') : undefined;
+  const f100 = large ? find(cases, large, 'floor') : undefined;
+  const own =
+    s50?.median && s100?.median && f50?.median && f100?.median && s50.median > f50.median
+      ? (s100.median - f100.median) / (s50.median - f50.median)
+      : undefined;
+  const ownNote = own === undefined || own <= 0 ? '' : ` (above the floor: ${fmtRatio(own)})`;
+  list.push({
+    id: 'cancel-linear',
+    goal: '4. cancellation linear: twice the waiters cost at most 2.2×',
+    measured: growth === undefined ? 'not run' : `${fmtRatio(growth)}${ownNote}`,
+    ok: growth === undefined ? undefined : growth <= 2.2,
+  });
+  const p50 = small ? find(cases, small, 'p-queue') : undefined;
+  const speedup = s50?.median && p50?.median ? p50.median / s50.median : undefined;
+  list.push({
+    id: 'cancel-vs-p-queue',
+    goal: `4. cancellation at least 5× faster than p-queue (${small ?? 'smaller size'})`,
+    measured: speedup === undefined ? 'not run' : `${fmtRatio(speedup)} faster`,
+    ok: speedup === undefined ? undefined : speedup >= 5,
+  });
+
+  const heap = find(cases, 'heap-per-waiter', SLUICE);
+  list.push({
+    id: 'heap-per-waiter',
+    goal: '5. at most 250 bytes per queued waiter',
+    measured: heap?.median === undefined ? 'not run' : `${Math.round(heap.median)} B`,
+    ok: heap?.median === undefined ? undefined : heap.median <= 250,
+  });
+
+  const q = find(cases, 'queue-capacity-1024', SLUICE);
+  list.push({
+    id: 'queue-vs-floor',
+    goal: '6. BoundedQueue within 2× of the floor at capacity 1024',
+    measured: q?.vsFloor === undefined ? 'not run' : `${fmtRatio(q.vsFloor)} of the floor`,
+    ok: q?.vsFloor === undefined ? undefined : q.vsFloor <= 2,
+  });
+  return list;
+}
+
+export function fmtRatio(x: number): string {
+  return `${x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)}×`;
+}
+
+function fmtMs(ms: number): string {
+  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}
+
+function fmtRate(perSec: number): string {
+  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)} M/s`;
+  if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(0)} k/s`;
+  return `${perSec.toFixed(0)} /s`;
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
+
+function rowCells(c: ReportCase, r: ReportRow): string[] {
+  const name = r.role === 'peer' ? r.library : `**${r.library}**`;
+  const api = r.api === '—' ? '—' : `\`${r.api}\``;
+  if (r.median === undefined) {
+    const what = r.status === 'error' ? 'error' : 'n/a';
+    return [c.variant, name, api, what, '', '', '', r.note ?? ''];
+  }
+  const ratio = (x: number | undefined): string => (x === undefined ? '—' : fmtRatio(x));
+  if (c.metric === 'heap') {
+    return [
+      c.variant,
+      name,
+      api,
+      `${Math.round(r.median)} B`,
+      '',
+      ratio(r.vsFastestPeer),
+      ratio(r.vsFloor),
+      r.note ?? '',
+    ];
+  }
+  return [
+    c.variant,
+    name,
+    api,
+    `${fmtMs(r.median)} ms`,
+    fmtRate(r.opsPerSec ?? 0),
+    ratio(r.vsFastestPeer),
+    ratio(r.vsFloor),
+    r.note ?? '',
+  ];
+}
+
+/** Markdown: one table per scenario (its settings as rows), then the targets. */
+export function markdown(report: Report): string {
+  const out: string[] = [];
+  const env = report.environment;
+  out.push(
+    `Node ${env.node} (V8 ${env.v8}), ${env.cpu} × ${env.cores}, ${env.platform}; ` +
+      `mode ${report.mode}, load average ${env.loadAverage} → ${env.loadAverageAtEnd}; ${report.date}`,
+    '',
+    `Peers: ${Object.entries(report.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    '',
+    'Medians of the repetitions. “× fastest peer”: median ÷ the fastest peer’s median at the same ' +
+      'setting (below 1 is faster). “× floor”: median ÷ the floor’s (a loop that only awaits an ' +
+      'already-resolved promise once per operation). n/a: the library has no such capability.',
+    '',
+  );
+  const byScenario = new Map<number, ReportCase[]>();
+  for (const c of report.cases) {
+    const list = byScenario.get(c.scenario) ?? [];
+    list.push(c);
+    byScenario.set(c.scenario, list);
+  }
+  for (const [scenario, list] of byScenario) {
+    const first = list[0]!;
+    const sizes = [...new Set(list.map((c) => c.n))].map((n) => n.toLocaleString('en-US'));
+    out.push(`### ${scenario}. ${first.title} (n = ${sizes.join(', ')})`, '');
+    const heap = first.metric === 'heap';
+    out.push(
+      `| setting | library | API | ${heap ? 'bytes/waiter' : 'median'} | ${heap ? '' : 'ops/s'} | × fastest peer | × floor | note |`,
+      '|---|---|---|--:|--:|--:|--:|---|',
+    );
+    for (const c of list) {
+      for (const r of c.rows) out.push(`| ${rowCells(c, r).map(cell).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  if (report.http) out.push(...httpMarkdown(report.http), '');
+  const judged = report.targets.filter((t) => t.ok !== undefined);
+  if (judged.length === 0) return `${out.join('\n')}\n`;
+  out.push('### Targets', '', '| target | measured | |', '|---|---|---|');
+  for (const t of report.targets) {
+    const mark = t.ok === undefined ? '—' : t.ok ? 'met' : '**missed**';
+    out.push(`| ${cell(t.goal)} | ${cell(t.measured)} | ${mark} |`);
+  }
+  if (report.mode !== 'full') {
+    out.push(
+      '',
+      `_${report.mode} run: small sizes, indicative only; the targets hold for a full run._`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const frameworkName = (f: string): string => (f === 'node' ? 'node:http' : f);
+
+export function httpMarkdown(http: HttpResult): string[] {
+  const out = [
+    `### HTTP overhead (autocannon, ${http.connections} connections, ${http.durationSeconds} s × ${http.reps}, GET / → "hello")`,
+    '',
+    '| framework | variant | req/s (median) | p99 latency | × bare | note |',
+    '|---|---|--:|--:|--:|---|',
+  ];
+  for (const f of http.frameworks) {
+    if (f.skipped) {
+      out.push(`| ${frameworkName(f.framework)} | — | | | | skipped: ${cell(f.skipped)} |`);
+      continue;
+    }
+    for (const v of f.variants) {
+      const rps = v.medianRps === undefined ? '—' : Math.round(v.medianRps).toLocaleString('en-US');
+      const p99 = v.p99Ms === undefined ? '—' : `${v.p99Ms} ms`;
+      const ratio = v.vsBare === undefined ? '—' : fmtRatio(v.vsBare);
+      out.push(
+        `| ${frameworkName(f.framework)} | ${cell(v.name)} | ${rps} | ${p99} | ${ratio} | ${cell(v.note ?? '')} |`,
+      );
+    }
+  }
+  return out;
+}

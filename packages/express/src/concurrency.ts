@@ -4,19 +4,10 @@ import {
   type Rejection,
   rejection,
   rejectionReasonOf,
+  resolveConcurrencySettings,
 } from '@sluice/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isThenable, setHeaders, writeRejection } from './internal/http.js';
-import {
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptionsObject,
-  assertPolicyName,
-  assertPositiveFinite,
-  assertQueueLength,
-  assertTimeout,
-  describe,
-} from './internal/validate.js';
 import type { SluiceRequestState } from './types.js';
 
 /** Answers a refused request; the default writes `rejection` as it is. */
@@ -36,7 +27,7 @@ export interface ConcurrencyOptions {
   limit: number | Limiter | KeyedSemaphore<string>;
   /** Per-client limit: requests with the same key share `limit`. Refusals become 429. */
   key?: (req: Request) => string | Promise<string>;
-  /** Queue length when `limit` is a number (per key with `key`). Default 100. */
+  /** Queue length when `limit` is a number (per key with `key`); not with an instance. Default 100. */
   maxWaiting?: number;
   /** Longest wait in the queue, in ms. Default 10_000. */
   timeout?: number;
@@ -58,27 +49,6 @@ export interface ConcurrencyOptions {
 export type ConcurrencyMiddleware = RequestHandler & {
   readonly limiter: Limiter | KeyedSemaphore<string>;
 };
-
-const DEFAULT_MAX_WAITING = 100;
-const DEFAULT_TIMEOUT = 10_000;
-
-function isKeyedSemaphore(value: object): value is KeyedSemaphore<string> {
-  // instanceof misses a second copy of core (ESM next to CJS); KeyedSemaphore is the limiter
-  // with a key table (`size`) and no `capacity` gauge.
-  return (
-    value instanceof KeyedSemaphore ||
-    (typeof (value as { size?: unknown }).size === 'number' && !('capacity' in value))
-  );
-}
-
-function isLimiter(value: unknown): value is Limiter {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Limiter).acquire === 'function' &&
-    typeof (value as Limiter).tryAcquire === 'function'
-  );
-}
 
 function gauges(limiter: object): { capacity: number; available: number } | undefined {
   const { capacity, available } = limiter as { capacity?: unknown; available?: unknown };
@@ -161,53 +131,29 @@ class Admitted implements SluiceRequestState {
  * ```
  */
 export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware {
-  assertOptionsObject('options', options);
+  // Checks every option and applies the defaults shared by all sluice adapters.
+  const {
+    limitKind,
+    keyed: perClient,
+    maxWaiting,
+    timeout,
+    headers,
+    name,
+    retryAfter,
+  } = resolveConcurrencySettings(options);
   const { limit, key, weight, skip, onRejected } = options;
-  const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-  const headers = options.headers ?? false;
-  const name = options.name ?? 'concurrency';
-  const retryAfter = options.retryAfter ?? 1;
-  assertOptionalFunction('key', key);
-  assertOptionalFunction('weight', weight);
-  assertOptionalFunction('skip', skip);
-  assertOptionalFunction('onRejected', onRejected);
-  assertQueueLength('maxWaiting', maxWaiting);
-  assertTimeout('timeout', timeout);
-  assertOptionalBoolean('headers', headers);
-  assertPolicyName('name', name);
-  assertPositiveFinite('retryAfter', retryAfter);
 
   let shared: Limiter | undefined;
   let keyed: KeyedSemaphore<string> | undefined;
   let quota: number | undefined; // the per-key limit, for headers
-  if (typeof limit === 'number') {
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new RangeError(
-        `Expected \`limit\` to be an integer >= 0, a Semaphore or a KeyedSemaphore, got ${describe(limit)}`,
-      );
-    }
-    if (key === undefined) shared = new Semaphore(limit, { maxWaiting });
-    else keyed = new KeyedSemaphore<string>(limit, { maxWaiting });
-    quota = limit;
-  } else if (typeof limit === 'object' && limit !== null && isKeyedSemaphore(limit)) {
-    if (key === undefined) {
-      throw new TypeError(
-        'Expected `key` to be a function when `limit` is a KeyedSemaphore, got undefined',
-      );
-    }
-    keyed = limit;
-  } else if (isLimiter(limit)) {
-    if (key !== undefined) {
-      throw new TypeError(
-        '`key` needs `limit` to be a number or a KeyedSemaphore; a shared Limiter has no keys',
-      );
-    }
-    shared = limit;
+  if (limitKind === 'number') {
+    quota = limit as number;
+    if (perClient) keyed = new KeyedSemaphore<string>(quota, { maxWaiting });
+    else shared = new Semaphore(quota, { maxWaiting });
+  } else if (limitKind === 'keyed-limiter') {
+    keyed = limit as KeyedSemaphore<string>;
   } else {
-    throw new TypeError(
-      `Expected \`limit\` to be an integer >= 0, a Semaphore or a KeyedSemaphore, got ${describe(limit)}`,
-    );
+    shared = limit as Limiter;
   }
   const limiter = (shared ?? keyed)!;
   const scope = keyed === undefined ? 'shared' : 'client';

@@ -1,17 +1,13 @@
 import { KeyedTokenBucket, type TryTakeResult } from '@sluice/core';
-import { rejection, rejectionReasonOf, tokenBucketHeaders } from '@sluice/core/http';
+import {
+  rejection,
+  rejectionReasonOf,
+  resolveRateLimitSettings,
+  tokenBucketHeaders,
+} from '@sluice/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RejectedHandler } from './concurrency.js';
 import { isThenable, setHeaders, writeRejection } from './internal/http.js';
-import {
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptionsObject,
-  assertPolicyName,
-  assertPositiveFinite,
-  assertPositiveInteger,
-  describe,
-} from './internal/validate.js';
 
 export interface RateLimitOptions {
   /**
@@ -73,54 +69,11 @@ function clientAddress(req: Request): string {
  * ```
  */
 export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
-  assertOptionsObject('options', options);
+  // Checks every option and applies the defaults shared by all sluice adapters.
+  const { capacity, refillPerSecond, headers, name } = resolveRateLimitSettings(options);
   const { skip, onRejected, cost } = options;
   const key = options.key ?? clientAddress;
-  const headers = options.headers ?? true;
-  const name = options.name ?? 'rate-limit';
-  let bucket: KeyedTokenBucket<string>;
-  let capacity: number;
-  let refillPerSecond: number;
-  if (options.limiter === undefined) {
-    capacity = options.capacity as number;
-    refillPerSecond = options.refillPerSecond as number;
-    assertPositiveInteger('capacity', capacity);
-    assertPositiveFinite('refillPerSecond', refillPerSecond);
-    bucket = new KeyedTokenBucket<string>({ capacity, refillPerSecond });
-  } else {
-    const shared = options.limiter as Partial<KeyedTokenBucket<string>> | null;
-    if (
-      typeof shared !== 'object' ||
-      shared === null ||
-      typeof shared.tryTake !== 'function' ||
-      typeof shared.capacity !== 'number' ||
-      typeof shared.refillPerSecond !== 'number'
-    ) {
-      throw new TypeError(
-        `Expected \`limiter\` to be a KeyedTokenBucket, got ${describe(options.limiter)}`,
-      );
-    }
-    capacity = shared.capacity;
-    refillPerSecond = shared.refillPerSecond;
-    for (const [option, own] of [
-      ['capacity', capacity],
-      ['refillPerSecond', refillPerSecond],
-    ] as const) {
-      const given = options[option];
-      if (given !== undefined && given !== own) {
-        throw new RangeError(
-          `Expected \`${option}\` to equal the limiter's ${own} (or be left out), got ${describe(given)}`,
-        );
-      }
-    }
-    bucket = options.limiter;
-  }
-  assertOptionalFunction('key', options.key);
-  assertOptionalFunction('cost', cost);
-  assertOptionalFunction('skip', skip);
-  assertOptionalFunction('onRejected', onRejected);
-  assertOptionalBoolean('headers', headers);
-  assertPolicyName('name', name);
+  const bucket = options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
 
   function decide(req: Request, res: Response, next: NextFunction, k: string, n: number): void {
     let result: TryTakeResult;

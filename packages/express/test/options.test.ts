@@ -12,6 +12,7 @@ describe('bad options fail when the middleware is created, naming the option', (
     ['limit', {}, TypeError],
     ['maxWaiting', { limit: 1, maxWaiting: -1 }, RangeError],
     ['maxWaiting', { limit: 1, maxWaiting: '8' }, TypeError],
+    ['maxWaiting', { limit: new Semaphore(1), maxWaiting: 3 }, TypeError],
     ['timeout', { limit: 1, timeout: Number.NaN }, RangeError],
     ['timeout', { limit: 1, timeout: -5 }, RangeError],
     ['key', { limit: 1, key: 'ip' }, TypeError],

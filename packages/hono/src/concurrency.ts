@@ -5,6 +5,7 @@ import {
   type RejectionReason,
   rejection,
   rejectionReasonOf,
+  resolveConcurrencySettings,
 } from '@sluice/core/http';
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -17,16 +18,6 @@ import {
   isThenable,
   prepareHeaders,
 } from './internal/response.js';
-import {
-  assertNonNegativeFinite,
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptionsObject,
-  assertPolicyName,
-  assertPositiveFinite,
-  assertPositiveInteger,
-  assertQueueLength,
-} from './internal/validate.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -48,7 +39,7 @@ export type ConcurrencyMiddleware = MiddlewareHandler<ConcurrencyEnv> & {
 
 export interface ConcurrencyOptions<E extends Env = any> {
   /**
-   * Requests in flight at once: a positive integer (a Semaphore is created, or a KeyedSemaphore
+   * Requests in flight at once: an integer >= 0 (a Semaphore is created, or a KeyedSemaphore
    * when `key` is given), or a `Semaphore` / `KeyedSemaphore` / core `Limiter` instance to share
    * one limit across routes. Required.
    */
@@ -77,8 +68,6 @@ export interface ConcurrencyOptions<E extends Env = any> {
   retryAfter?: number;
 }
 
-const WHERE = 'concurrency()';
-
 /**
  * Hono middleware that keeps at most `limit` requests in flight and queues the next ones
  * (FIFO, bounded by `maxWaiting` and `timeout`). A refused request gets 503 (429 for a per-client
@@ -103,24 +92,11 @@ const WHERE = 'concurrency()';
 export function concurrency<E extends Env = any>(
   options: ConcurrencyOptions<E>,
 ): ConcurrencyMiddleware {
-  assertOptionsObject(WHERE, options);
-  const { limit, key, weight, skip, onRejected } = options;
-  if (limit === undefined) throw new TypeError(`${WHERE}: \`limit\` is required`);
-  if (typeof limit === 'number') assertPositiveInteger(WHERE, 'limit', limit);
-  if (options.maxWaiting !== undefined) assertQueueLength(WHERE, 'maxWaiting', options.maxWaiting);
-  const timeout = options.timeout ?? 10_000;
-  assertNonNegativeFinite(WHERE, 'timeout', timeout);
-  const retryAfter = options.retryAfter ?? 1;
-  assertPositiveFinite(WHERE, 'retryAfter', retryAfter);
-  assertOptionalFunction(WHERE, 'key', key);
-  assertOptionalFunction(WHERE, 'weight', weight);
-  assertOptionalFunction(WHERE, 'skip', skip);
-  assertOptionalFunction(WHERE, 'onRejected', onRejected);
-  assertOptionalBoolean(WHERE, 'headers', options.headers);
-  const withHeaders = options.headers ?? false;
-  const name = options.name ?? 'concurrency';
-  assertPolicyName(WHERE, 'name', name);
-  const gate = makeGate(WHERE, limit, key !== undefined, options.maxWaiting);
+  // Checks every option and applies the defaults shared by all sluice adapters.
+  const settings = resolveConcurrencySettings(options);
+  const { timeout, retryAfter, headers: withHeaders, name } = settings;
+  const { key, weight, skip, onRejected } = options;
+  const gate = makeGate(options.limit, settings);
   const retryAfterMs = retryAfter * 1000;
 
   const gaugeHeaders = (k: string): Record<string, string> | undefined => {

@@ -1,8 +1,10 @@
 import { KeyedTokenBucket } from '@sluice/core';
 import {
+  describeValue,
   type Rejection,
   rejection,
   rejectionReasonOf,
+  resolveRateLimitSettings,
   tokenBucketHeaders,
 } from '@sluice/core/http';
 import type { Context, Env, MiddlewareHandler } from 'hono';
@@ -15,15 +17,6 @@ import {
   NO_ADDRESS_MESSAGE,
 } from './internal/client-address.js';
 import { ensureHeaders, isThenable, prepareHeaders } from './internal/response.js';
-import {
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptionsObject,
-  assertPolicyName,
-  assertPositiveFinite,
-  assertPositiveInteger,
-  describe,
-} from './internal/validate.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -63,8 +56,6 @@ export type RateLimitMiddleware = MiddlewareHandler & {
   readonly limiter: KeyedTokenBucket<string>;
 };
 
-const WHERE = 'rateLimit()';
-
 /**
  * Hono middleware that gives each client a token bucket of `capacity` tokens refilled at
  * `refillPerSecond`; a request takes one token or is refused with 429, `Retry-After`,
@@ -84,19 +75,16 @@ const WHERE = 'rateLimit()';
  * ```
  */
 export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): RateLimitMiddleware {
-  assertOptionsObject(WHERE, options);
+  // Checks every option and applies the defaults shared by all sluice adapters.
+  const settings = resolveRateLimitSettings(options);
+  const { capacity, refillPerSecond, headers: withHeaders, name } = settings;
   const { key, getConnInfo, cost, skip, onRejected } = options;
-  const bucket = resolveBucket(options);
-  assertOptionalFunction(WHERE, 'key', key);
-  assertOptionalFunction(WHERE, 'getConnInfo', getConnInfo);
-  assertOptionalFunction(WHERE, 'cost', cost);
-  assertOptionalFunction(WHERE, 'skip', skip);
-  assertOptionalFunction(WHERE, 'onRejected', onRejected);
-  assertOptionalBoolean(WHERE, 'headers', options.headers);
-  const withHeaders = options.headers ?? true;
-  const name = options.name ?? 'rate-limit';
-  assertPolicyName(WHERE, 'name', name);
-  const { capacity, refillPerSecond } = bucket;
+  if (getConnInfo !== undefined && typeof getConnInfo !== 'function') {
+    throw new TypeError(
+      `Expected \`getConnInfo\` to be a function, got ${describeValue(getConnInfo)} (${typeof getConnInfo})`,
+    );
+  }
+  const bucket = options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
 
   const clientKey = (c: Context<E>): string => {
     if (getConnInfo !== undefined) return connInfoAddress(getConnInfo as never, c);
@@ -159,34 +147,4 @@ export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): Ra
     ensureHeaders(c, headers, 'RateLimit');
   });
   return Object.assign(middleware, { limiter: bucket });
-}
-
-function resolveBucket(options: RateLimitOptions): KeyedTokenBucket<string> {
-  const { limiter, capacity, refillPerSecond } = options;
-  if (limiter !== undefined) {
-    if (!(limiter instanceof KeyedTokenBucket) && typeof (limiter as any)?.tryTake !== 'function') {
-      throw new TypeError(
-        `${WHERE}: expected \`limiter\` to be a KeyedTokenBucket, got ${describe(limiter)}`,
-      );
-    }
-    for (const [option, value, own] of [
-      ['capacity', capacity, limiter.capacity],
-      ['refillPerSecond', refillPerSecond, limiter.refillPerSecond],
-    ] as const) {
-      if (value !== undefined && value !== own) {
-        throw new TypeError(
-          `${WHERE}: \`${option}\` (${describe(value)}) differs from the \`limiter\`'s (${own}); pass one or the other`,
-        );
-      }
-    }
-    return limiter;
-  }
-  if (capacity === undefined || refillPerSecond === undefined) {
-    throw new TypeError(
-      `${WHERE}: \`capacity\` and \`refillPerSecond\` are required (or pass a KeyedTokenBucket as \`limiter\`), got capacity ${describe(capacity)} and refillPerSecond ${describe(refillPerSecond)}`,
-    );
-  }
-  assertPositiveInteger(WHERE, 'capacity', capacity);
-  assertPositiveFinite(WHERE, 'refillPerSecond', refillPerSecond);
-  return new KeyedTokenBucket<string>({ capacity, refillPerSecond });
 }

@@ -4,12 +4,12 @@ import { concurrency, rateLimit } from '../src/index.js';
 
 describe('bad options fail at creation with a message naming the option and the value', () => {
   const concurrencyCases: [string, unknown, RegExp][] = [
-    ['no options', undefined, /concurrency\(\): expected an options object, got undefined/],
-    ['no limit', {}, /`limit` is required/],
-    ['limit 0', { limit: 0 }, /`limit` to be a positive integer, got 0/],
-    ['limit 1.5', { limit: 1.5 }, /`limit` to be a positive integer, got 1.5/],
-    ['limit string', { limit: '4' }, /`limit` to be a positive integer.*got "4"/],
-    ['limit object', { limit: {} }, /`limit` to be a positive integer, a Semaphore.*got an object/],
+    ['no options', undefined, /Expected `options` to be an options object, got undefined/],
+    ['no limit', {}, /`limit` to be an integer >= 0, a Semaphore.*got undefined/],
+    ['limit -1', { limit: -1 }, /`limit` to be an integer >= 0.*got -1/],
+    ['limit 1.5', { limit: 1.5 }, /`limit` to be an integer >= 0.*got 1.5/],
+    ['limit string', { limit: '4' }, /`limit` to be an integer >= 0.*got "4"/],
+    ['limit object', { limit: {} }, /`limit` to be an integer >= 0, a Semaphore.*got an object/],
     [
       'maxWaiting -1',
       { limit: 1, maxWaiting: -1 },
@@ -18,7 +18,7 @@ describe('bad options fail at creation with a message naming the option and the 
     [
       'maxWaiting on an instance',
       { limit: new Semaphore(1), maxWaiting: 3 },
-      /`maxWaiting` applies only when `limit` is a number/,
+      /`maxWaiting` to be left out when `limit` is a limiter instance.*got 3/,
     ],
     [
       'timeout NaN',
@@ -40,12 +40,12 @@ describe('bad options fail at creation with a message naming the option and the 
     [
       'KeyedSemaphore without key',
       { limit: new KeyedSemaphore(1) },
-      /KeyedSemaphore, so `key` is required/,
+      /`key` to be a function when `limit` is a KeyedSemaphore, got undefined/,
     ],
     [
       'key with a shared Semaphore',
       { limit: new Semaphore(1), key: () => 'k' },
-      /`key` needs a number `limit` or a KeyedSemaphore/,
+      /`key` to be left out when `limit` is a shared limiter/,
     ],
   ];
   for (const [label, options, message] of concurrencyCases) {
@@ -55,11 +55,11 @@ describe('bad options fail at creation with a message naming the option and the 
   }
 
   const rateCases: [string, unknown, RegExp][] = [
-    ['no options', null, /rateLimit\(\): expected an options object, got null/],
+    ['no options', null, /Expected `options` to be an options object, got null/],
     [
       'no capacity',
       { refillPerSecond: 1 },
-      /`capacity` and `refillPerSecond` are required.*got capacity undefined/,
+      /`capacity` to be a positive integer \(required unless `limiter` is given\), got undefined/,
     ],
     [
       'capacity 0',
@@ -80,7 +80,7 @@ describe('bad options fail at creation with a message naming the option and the 
     [
       'capacity differs from limiter',
       { limiter: new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 }), capacity: 6 },
-      /`capacity` \(6\) differs from the `limiter`'s \(5\)/,
+      /`capacity` to equal the `limiter`'s 5 \(or be left out\), got 6/,
     ],
     [
       'key not a function',
@@ -129,6 +129,8 @@ describe('bad options fail at creation with a message naming the option and the 
 
   it('good options build a middleware', () => {
     expect(typeof concurrency({ limit: 2 })).toBe('function');
+    // 0 is a valid limit (everything waits until the limiter is resized), as in core.
+    expect((concurrency({ limit: 0 }).limiter as Semaphore).capacity).toBe(0);
     expect(typeof concurrency({ limit: 2, key: () => 'k', maxWaiting: 0, timeout: 0 })).toBe(
       'function',
     );

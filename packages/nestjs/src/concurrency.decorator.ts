@@ -1,6 +1,6 @@
+import { assertPolicyName } from '@sluice/core/http';
 import { appendMetadata, skipMetadata } from './internal/metadata.js';
 import { createConcurrencyPolicy } from './internal/policies.js';
-import { assertName } from './internal/validate.js';
 import { CONCURRENCY_METADATA, SKIP_CONCURRENCY_METADATA } from './sluice.constants.js';
 import type { ConcurrencyTarget, SkipTarget } from './sluice.interfaces.js';
 
@@ -21,7 +21,7 @@ export function Concurrency(...targets: ConcurrencyTarget[]): ClassDecorator & M
   if (targets.length === 0)
     throw new TypeError('Expected `@Concurrency()` to get a limiter name or options');
   for (const target of targets) {
-    if (typeof target === 'string') assertName('@Concurrency() name', target);
+    if (typeof target === 'string') assertPolicyName('@Concurrency() name', target);
     // Checked now so a bad option fails at startup; the limiter itself is made on first use.
     else createConcurrencyPolicy('@Concurrency()', target);
   }

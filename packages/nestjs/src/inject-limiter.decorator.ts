@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { assertName } from './internal/validate.js';
+import { assertPolicyName } from '@sluice/core/http';
 
 /** Names used with `@InjectLimiter`, so `forRootAsync` can offer them before options exist. */
 const injectedNames = new Set<string>();
@@ -26,7 +26,7 @@ export function injectedLimiterNames(): string[] {
  * }
  */
 export function InjectLimiter(name: string): PropertyDecorator & ParameterDecorator {
-  assertName('@InjectLimiter() name', name);
+  assertPolicyName('@InjectLimiter() name', name);
   injectedNames.add(name);
   return Inject(getLimiterToken(name));
 }

@@ -1,6 +1,6 @@
+import { assertPolicyName } from '@sluice/core/http';
 import { appendMetadata, skipMetadata } from './internal/metadata.js';
 import { createRateLimitPolicy } from './internal/policies.js';
-import { assertName } from './internal/validate.js';
 import { RATE_LIMIT_METADATA, SKIP_RATE_LIMIT_METADATA } from './sluice.constants.js';
 import type { RateLimitTarget, SkipTarget } from './sluice.interfaces.js';
 
@@ -18,7 +18,7 @@ export function RateLimit(...targets: RateLimitTarget[]): ClassDecorator & Metho
   if (targets.length === 0)
     throw new TypeError('Expected `@RateLimit()` to get a limiter name or options');
   for (const target of targets) {
-    if (typeof target === 'string') assertName('@RateLimit() name', target);
+    if (typeof target === 'string') assertPolicyName('@RateLimit() name', target);
     else createRateLimitPolicy('@RateLimit()', target);
   }
   return appendMetadata(RATE_LIMIT_METADATA, targets);

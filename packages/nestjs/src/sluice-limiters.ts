@@ -1,12 +1,12 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { KeyedSemaphore, KeyedTokenBucket, Limiter } from '@sluice/core';
+import { assertOptionsObject, assertPolicyName } from '@sluice/core/http';
 import {
   createConcurrencyPolicy,
   createRateLimitPolicy,
   type ResolvedConcurrency,
   type ResolvedRateLimit,
 } from './internal/policies.js';
-import { assertName, assertOptionsObject } from './internal/validate.js';
 import { DEFAULT_LIMITER } from './sluice.constants.js';
 import type {
   ConcurrencyOptions,
@@ -37,7 +37,7 @@ export class SluiceLimiters implements OnApplicationShutdown {
     if (options.concurrency !== undefined) {
       assertOptionsObject('options.concurrency', options.concurrency);
       for (const [name, opts] of Object.entries(options.concurrency)) {
-        assertName(`options.concurrency key ${JSON.stringify(name)}`, name);
+        assertPolicyName(`options.concurrency key ${JSON.stringify(name)}`, name);
         const policy = createConcurrencyPolicy(
           `options.concurrency.${name}`,
           opts,
@@ -49,7 +49,7 @@ export class SluiceLimiters implements OnApplicationShutdown {
     if (options.rateLimit !== undefined) {
       assertOptionsObject('options.rateLimit', options.rateLimit);
       for (const [name, opts] of Object.entries(options.rateLimit)) {
-        assertName(`options.rateLimit key ${JSON.stringify(name)}`, name);
+        assertPolicyName(`options.rateLimit key ${JSON.stringify(name)}`, name);
         const policy = createRateLimitPolicy(
           `options.rateLimit.${name}`,
           opts,

@@ -26,7 +26,7 @@ export interface ConcurrencyOptions {
    * `KeyedSemaphore` / any core `Limiter` to share one limit with other routes or services.
    */
   limit: number | Semaphore | KeyedSemaphore<any> | Limiter;
-  /** Most requests waiting; default 100. Used only when the limiter is created from a number. */
+  /** Most requests waiting; default 100. Only with a number `limit` (an instance's own bounds its queue). */
   maxWaiting?: number;
   /** Longest wait in milliseconds; default 10_000. `0` never waits. */
   timeout?: number;
@@ -51,11 +51,14 @@ export interface ConcurrencyOptions {
 
 /** Options of one token-bucket rate limit (a named limiter in `forRoot`, or `@RateLimit({...})`). */
 export interface RateLimitOptions {
-  /** Burst: most tokens a client's bucket holds (a positive integer). */
-  capacity: number;
-  /** Tokens added per second to every client's bucket (a finite number > 0). */
-  refillPerSecond: number;
-  /** An existing KeyedTokenBucket to share; its own capacity and rate then apply. */
+  /** Burst: most tokens a client's bucket holds (a positive integer). Required unless `limiter` is given. */
+  capacity?: number;
+  /** Tokens added per second to every client's bucket (a finite number > 0). Required unless `limiter` is given. */
+  refillPerSecond?: number;
+  /**
+   * An existing KeyedTokenBucket to share; its own capacity and rate then apply (`capacity` and
+   * `refillPerSecond`, if given too, must equal them; `maxKeys` must be left out).
+   */
   limiter?: KeyedTokenBucket<any>;
   /** Client key; default the client address as the platform resolves it (`req.ip`). */
   key?: (req: SluiceRequest) => MaybePromise<unknown>;

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { assertOptionsObject } from './internal/validate.js';
+import { assertOptionsObject } from '@sluice/core/http';
 import type { SluiceModuleAsyncOptions, SluiceModuleOptions } from './sluice.interfaces.js';
 import {
   createSluiceAsyncProviders,

@@ -6,6 +6,7 @@ import {
   ConcurrencyGuard,
   ConcurrencyInterceptor,
   InjectLimiter,
+  KeyedTokenBucket,
   RateLimit,
   RateLimitGuard,
   Semaphore,
@@ -177,6 +178,21 @@ describe('options are checked up front', () => {
     expect(
       () => new SluiceLimiters({ concurrency: { x: { limit: 1, timeout: Number.NaN } } }),
     ).toThrow(/`options\.concurrency\.x\.timeout`/);
+  });
+
+  it('rejects options that an instance would silently override (the same rule in every adapter)', () => {
+    const shared = new Semaphore(1);
+    expect(() => Concurrency({ limit: shared, maxWaiting: 3 })).toThrow(
+      /`@Concurrency\(\)\.maxWaiting` to be left out.*got 3/,
+    );
+    expect(() => Concurrency({ limit: shared, key: () => 'k' })).toThrow(
+      /`@Concurrency\(\)\.key` to be left out/,
+    );
+    const bucket = new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 });
+    expect(() => RateLimit({ limiter: bucket, capacity: 6 })).toThrow(
+      /`@RateLimit\(\)\.capacity` to equal the `@RateLimit\(\)\.limiter`'s 5.*got 6/,
+    );
+    expect(() => RateLimit({ limiter: bucket, capacity: 5, refillPerSecond: 1 })).not.toThrow();
   });
 
   it('decorators check their arguments when applied', () => {

@@ -205,3 +205,19 @@ export function concurrencyHeaders(
     { remaining: available, resetSeconds: available > 0 ? 0 : retryAfter },
   );
 }
+
+export type { ConcurrencySettings, RateLimitSettings, SettingsContext } from './options.js';
+export {
+  assertOptionsObject,
+  assertPolicyName,
+  DEFAULT_CONCURRENCY_HEADERS,
+  DEFAULT_CONCURRENCY_NAME,
+  DEFAULT_MAX_WAITING,
+  DEFAULT_RATE_LIMIT_HEADERS,
+  DEFAULT_RATE_LIMIT_NAME,
+  DEFAULT_RETRY_AFTER_S,
+  DEFAULT_TIMEOUT_MS,
+  describeValue,
+  resolveConcurrencySettings,
+  resolveRateLimitSettings,
+} from './options.js';

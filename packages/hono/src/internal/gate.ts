@@ -1,8 +1,7 @@
 // One shape for the two kinds of limiter `concurrency` accepts: a shared `Limiter` (a
 // Semaphore, or anything granting permits) and a per-client `KeyedSemaphore`.
 import { KeyedSemaphore, type Limiter, type Permit, Semaphore } from '@sluice/core';
-import type { RejectionScope } from '@sluice/core/http';
-import { describe } from './validate.js';
+import type { ConcurrencySettings, RejectionScope } from '@sluice/core/http';
 
 export interface Gate {
   /** The limiter itself, created from a number or given by the user. */
@@ -24,17 +23,6 @@ export interface Gate {
 type KeyedLike = Pick<KeyedSemaphore<string>, 'acquire' | 'tryAcquire'> & {
   stats?: KeyedSemaphore<string>['stats'];
 };
-
-// `instanceof` fails across two loaded copies of core (ESM and CJS builds), so the class
-// name is checked too.
-function isKeyedSemaphore(value: object): value is KeyedLike {
-  return value instanceof KeyedSemaphore || value.constructor?.name === 'KeyedSemaphore';
-}
-
-function isLimiter(value: object): value is Limiter {
-  const limiter = value as Partial<Limiter>;
-  return typeof limiter.acquire === 'function' && typeof limiter.tryAcquire === 'function';
-}
 
 function sharedGate(limiter: Limiter): Gate {
   const gauged = limiter as Partial<Pick<Semaphore, 'capacity' | 'available'>>;
@@ -68,44 +56,18 @@ function keyedGate(limiter: KeyedLike, capacity: number | undefined): Gate {
   };
 }
 
-/** Builds the gate of `concurrency(options)`; throws a TypeError naming the bad option. */
+/** Builds the gate of `concurrency(options)` from its checked `limit` and settings. */
 export function makeGate(
-  where: string,
   limit: unknown,
-  hasKey: boolean,
-  maxWaiting: number | undefined,
+  { limitKind, keyed, maxWaiting }: ConcurrencySettings,
 ): Gate {
-  if (typeof limit === 'number') {
-    const queue = { maxWaiting: maxWaiting ?? 100 };
-    return hasKey
-      ? keyedGate(new KeyedSemaphore<string>(limit, queue), limit)
-      : sharedGate(new Semaphore(limit, queue));
+  if (limitKind === 'number') {
+    const capacity = limit as number;
+    return keyed
+      ? keyedGate(new KeyedSemaphore<string>(capacity, { maxWaiting }), capacity)
+      : sharedGate(new Semaphore(capacity, { maxWaiting }));
   }
-  if (typeof limit !== 'object' || limit === null) {
-    throw new TypeError(
-      `${where}: expected \`limit\` to be a positive integer, a Semaphore, a KeyedSemaphore or a Limiter, got ${describe(limit)}`,
-    );
-  }
-  if (maxWaiting !== undefined) {
-    throw new TypeError(
-      `${where}: \`maxWaiting\` applies only when \`limit\` is a number; set \`maxWaiting\` on the limiter instance instead`,
-    );
-  }
-  if (isKeyedSemaphore(limit)) {
-    if (!hasKey) {
-      throw new TypeError(`${where}: \`limit\` is a KeyedSemaphore, so \`key\` is required`);
-    }
-    return keyedGate(limit, undefined);
-  }
-  if (isLimiter(limit)) {
-    if (hasKey) {
-      throw new TypeError(
-        `${where}: \`key\` needs a number \`limit\` or a KeyedSemaphore, got a shared limiter`,
-      );
-    }
-    return sharedGate(limit);
-  }
-  throw new TypeError(
-    `${where}: expected \`limit\` to be a positive integer, a Semaphore, a KeyedSemaphore or a Limiter (with acquire and tryAcquire), got ${describe(limit)}`,
-  );
+  return limitKind === 'keyed-limiter'
+    ? keyedGate(limit as KeyedLike, undefined)
+    : sharedGate(limit as Limiter);
 }

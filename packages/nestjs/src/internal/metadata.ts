@@ -2,8 +2,8 @@
 // apply to one handler.
 
 import type { ExecutionContext } from '@nestjs/common';
+import { assertPolicyName, describeValue } from '@sluice/core/http';
 import type { SkipTarget } from '../sluice.interfaces.js';
-import { assertName, describe } from './validate.js';
 
 interface ReflectMetadata {
   getOwnMetadata(key: unknown, target: object): unknown;
@@ -49,20 +49,20 @@ export function skipMetadata(
   if (targets.length === 0) skip.all = true;
   for (const target of targets) {
     if (typeof target === 'string') {
-      assertName(`${decorator} name`, target);
+      assertPolicyName(`${decorator} name`, target);
       skip.names[target] = true;
     } else if (typeof target === 'object' && target !== null && !Array.isArray(target)) {
       for (const [name, value] of Object.entries(target)) {
         if (typeof value !== 'boolean') {
           throw new TypeError(
-            `Expected \`${decorator}\` value of ${JSON.stringify(name)} to be a boolean, got ${describe(value)}`,
+            `Expected \`${decorator}\` value of ${JSON.stringify(name)} to be a boolean, got ${describeValue(value)}`,
           );
         }
         skip.names[name] = value;
       }
     } else {
       throw new TypeError(
-        `Expected \`${decorator}\` arguments to be names or { name: boolean }, got ${describe(target)}`,
+        `Expected \`${decorator}\` arguments to be names or { name: boolean }, got ${describeValue(target)}`,
       );
     }
   }

@@ -8,27 +8,13 @@ import {
   type Permit,
   Semaphore,
 } from '@sluice/core';
-import { concurrencyHeaders, tokenBucketHeaders } from '@sluice/core/http';
 import {
-  DEFAULT_CONCURRENCY_NAME,
-  DEFAULT_MAX_WAITING,
-  DEFAULT_RATE_LIMIT_NAME,
-  DEFAULT_RETRY_AFTER_S,
-  DEFAULT_TIMEOUT_MS,
-} from '../sluice.constants.js';
+  concurrencyHeaders,
+  resolveConcurrencySettings,
+  resolveRateLimitSettings,
+  tokenBucketHeaders,
+} from '@sluice/core/http';
 import type { ConcurrencyOptions, RateLimitOptions } from '../sluice.interfaces.js';
-import {
-  assertCount,
-  assertName,
-  assertOptionalBoolean,
-  assertOptionalFunction,
-  assertOptionsObject,
-  assertPositiveFinite,
-  assertPositiveInteger,
-  assertQueueLength,
-  assertTimeout,
-  describe,
-} from './validate.js';
 
 /** Gauges of a limit, for RateLimit headers; what a Semaphore (or a KeyedSemaphore key) reports. */
 interface Gauges {
@@ -69,27 +55,6 @@ export interface ResolvedRateLimit {
   readonly owned: boolean;
 }
 
-function isKeyedSemaphore(value: unknown): value is KeyedSemaphore<unknown> {
-  if (value instanceof KeyedSemaphore) return true;
-  // Another copy of core (ESM next to CJS): a KeyedSemaphore has `size` and no `capacity`.
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { acquire?: unknown }).acquire === 'function' &&
-    'size' in value &&
-    !('capacity' in value)
-  );
-}
-
-function isLimiter(value: unknown): value is Limiter {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Limiter).acquire === 'function' &&
-    typeof (value as Limiter).tryAcquire === 'function'
-  );
-}
-
 function gaugesOf(value: unknown): Gauges | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { capacity, available } = value as Partial<Gauges>;
@@ -105,49 +70,22 @@ function gaugesOf(value: unknown): Gauges | undefined {
 export function createConcurrencyPolicy(
   label: string,
   options: ConcurrencyOptions,
-  name = DEFAULT_CONCURRENCY_NAME,
+  name?: string,
 ): ResolvedConcurrency {
-  assertOptionsObject(label, options);
+  // The option words and defaults shared by all sluice adapters.
+  const settings = resolveConcurrencySettings(options, { path: label, name });
+  const { keyed, maxWaiting, timeout, retryAfter, name: policyName } = settings;
   const { limit } = options;
-  const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
-  assertQueueLength(`${label}.maxWaiting`, maxWaiting);
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  assertTimeout(`${label}.timeout`, timeout);
-  assertOptionalFunction(`${label}.key`, options.key);
-  assertOptionalFunction(`${label}.weight`, options.weight);
-  assertOptionalFunction(`${label}.skip`, options.skip);
-  assertOptionalFunction(`${label}.onRejected`, options.onRejected);
-  assertOptionalBoolean(`${label}.headers`, options.headers);
-  const policyName = options.name ?? name;
-  assertName(`${label}.name`, policyName);
-  const retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_S;
-  assertPositiveFinite(`${label}.retryAfter`, retryAfter);
-
   let limiter: Limiter | KeyedSemaphore<unknown>;
-  let keyed: boolean;
   let owned = false;
-  if (typeof limit === 'number') {
-    assertCount(`${label}.limit`, limit);
-    keyed = options.key !== undefined;
+  if (settings.limitKind === 'number') {
+    const capacity = limit as number;
     limiter = keyed
-      ? new KeyedSemaphore<unknown>(limit, { maxWaiting })
-      : new Semaphore(limit, { maxWaiting });
+      ? new KeyedSemaphore<unknown>(capacity, { maxWaiting })
+      : new Semaphore(capacity, { maxWaiting });
     owned = true;
-  } else if (isKeyedSemaphore(limit)) {
-    if (options.key === undefined) {
-      throw new TypeError(
-        `Expected \`${label}.key\` to be a function when \`${label}.limit\` is a KeyedSemaphore`,
-      );
-    }
-    keyed = true;
-    limiter = limit;
-  } else if (isLimiter(limit)) {
-    keyed = false;
-    limiter = limit;
   } else {
-    throw new TypeError(
-      `Expected \`${label}.limit\` to be a number, a Semaphore or a KeyedSemaphore, got ${describe(limit)}`,
-    );
+    limiter = limit as Limiter | KeyedSemaphore<unknown>;
   }
 
   return {
@@ -156,7 +94,7 @@ export function createConcurrencyPolicy(
     keyed,
     limiter,
     timeout,
-    headers: options.headers ?? false,
+    headers: settings.headers,
     retryAfter,
     owned,
     plain: !keyed && options.weight === undefined && options.skip === undefined,
@@ -188,50 +126,27 @@ export function createConcurrencyPolicy(
 export function createRateLimitPolicy(
   label: string,
   options: RateLimitOptions,
-  name = DEFAULT_RATE_LIMIT_NAME,
+  name?: string,
 ): ResolvedRateLimit {
-  assertOptionsObject(label, options);
-  assertOptionalFunction(`${label}.key`, options.key);
-  assertOptionalFunction(`${label}.cost`, options.cost);
-  assertOptionalFunction(`${label}.skip`, options.skip);
-  assertOptionalFunction(`${label}.onRejected`, options.onRejected);
-  assertOptionalBoolean(`${label}.headers`, options.headers);
-  const policyName = options.name ?? name;
-  assertName(`${label}.name`, policyName);
-
-  let bucket: KeyedTokenBucket<unknown>;
-  let owned = false;
-  if (options.limiter !== undefined) {
-    const shared = options.limiter as unknown;
-    if (
-      typeof shared !== 'object' ||
-      shared === null ||
-      typeof (shared as KeyedTokenBucket<unknown>).tryTake !== 'function'
-    ) {
-      throw new TypeError(
-        `Expected \`${label}.limiter\` to be a KeyedTokenBucket, got ${describe(shared)}`,
-      );
-    }
-    bucket = options.limiter;
-  } else {
-    assertPositiveInteger(`${label}.capacity`, options.capacity);
-    assertPositiveFinite(`${label}.refillPerSecond`, options.refillPerSecond);
-    if (options.maxKeys !== undefined) assertQueueLength(`${label}.maxKeys`, options.maxKeys);
-    bucket = new KeyedTokenBucket<unknown>({
-      capacity: options.capacity,
-      refillPerSecond: options.refillPerSecond,
-      ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }),
+  // The option words and defaults shared by all sluice adapters.
+  const settings = resolveRateLimitSettings(options, { path: label, name });
+  const { capacity, refillPerSecond, maxKeys } = settings;
+  const bucket: KeyedTokenBucket<unknown> =
+    options.limiter ??
+    new KeyedTokenBucket<unknown>({
+      capacity,
+      refillPerSecond,
+      ...(maxKeys === undefined ? {} : { maxKeys }),
     });
-    owned = true;
-  }
+  const owned = options.limiter === undefined;
   return {
-    name: policyName,
+    name: settings.name,
     plain: options.skip === undefined && options.cost === undefined,
     options,
     bucket,
-    capacity: bucket.capacity,
-    refillPerSecond: bucket.refillPerSecond,
-    headers: options.headers ?? true,
+    capacity,
+    refillPerSecond,
+    headers: settings.headers,
     owned,
   };
 }

@@ -146,6 +146,43 @@ describe('acquire and release', () => {
     expect('then' in permit).toBe(false);
     permit.release();
   });
+
+  it('gives every grant a fresh permit, so a stale release never reaches a later grant', async () => {
+    const sem = new Semaphore(1);
+    const first = await sem.acquire();
+    const queued = sem.acquire();
+    first.release();
+    const second = await queued; // granted from the queue
+    expect(second).not.toBe(first);
+    first.release();
+    expect(second.released).toBe(false);
+    expect(sem.inUse).toBe(1);
+    second.release();
+    const third = await sem.acquire(); // granted at once
+    expect(third).not.toBe(second);
+    first.release();
+    second.release();
+    expect(third.released).toBe(false);
+    expect(sem.inUse).toBe(1);
+    third.release();
+    expect(sem.available).toBe(1);
+  });
+
+  it('resolves the same kind of Permit after a wait as at once', async () => {
+    const sem = new Semaphore(2);
+    const atOnce = await sem.acquire({ weight: 2 });
+    const pending = sem.acquire({ weight: 2 });
+    atOnce.release();
+    const waited = await pending;
+    expect(waited.weight).toBe(2);
+    expect(waited.released).toBe(false);
+    expect('then' in waited).toBe(false);
+    waited[Symbol.dispose]();
+    expect(waited.released).toBe(true);
+    waited.release();
+    expect(sem.available).toBe(2);
+    expect(sem.stats().acquired).toBe(2);
+  });
 });
 
 describe('FIFO (guarantee 1)', () => {

@@ -1,8 +1,9 @@
 // Reads a turbo/vitest log and prints one closing line: "tests: N passed, N failed".
 // vitest prints a "Tests  N passed (M)" line per package; this adds them up.
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 
-const log = readFileSync(process.argv[2], 'utf8').replace(/\u001b\[[0-9;]*m/g, '');
+const log = stripVTControlCharacters(readFileSync(process.argv[2], 'utf8'));
 let passed = 0;
 let failed = 0;
 for (const line of log.split('\n')) {

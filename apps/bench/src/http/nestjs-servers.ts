@@ -68,8 +68,17 @@ function serve(imports: unknown[], guard?: Function): HttpVariant['start'] {
   };
 }
 
+// Any global guard at all: separates Nest's guard pipeline from what ConcurrencyGuard does.
+class NoopGuard {
+  canActivate(): boolean {
+    return true;
+  }
+}
+decorate([common.Injectable()], NoopGuard);
+
 export const variants: HttpVariant[] = [
   { name: 'bare', start: serve([]) },
+  { name: 'noop guard', start: serve([], NoopGuard) },
   {
     name: 'sluice concurrency',
     start: serve(

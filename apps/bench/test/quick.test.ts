@@ -152,4 +152,20 @@ describe('HTTP driver', () => {
     expect(node?.variants[0]?.medianRps).toBeGreaterThan(0);
     expect(nope?.skipped).toMatch(/nope-servers\.ts is missing/);
   });
+
+  it('runs the plain-JS Nest servers without tsx, every guard admitting', async () => {
+    const http = await runHttp({ mode: 'smoke', log: () => {}, frameworks: ['nestjs'] });
+    const variants = http.frameworks[0]?.variants ?? [];
+    expect(variants.map((v) => v.name)).toEqual([
+      'bare',
+      'noop guard',
+      'sluice concurrency',
+      'sluice rateLimit',
+      '@nestjs/throttler',
+    ]);
+    for (const v of variants) {
+      expect(v, v.name).toMatchObject({ errors: 0, non2xx: 0 });
+      expect(v.medianRps, v.name).toBeGreaterThan(0);
+    }
+  }, 60_000);
 });

@@ -7,7 +7,13 @@ import {
   RequestAdmission,
   tryAdmitNow,
 } from './internal/admission.js';
-import { clientAddress, rawResponse, setHeaders } from './internal/http.js';
+import {
+  clientAddress,
+  httpRequest,
+  httpResponse,
+  rawResponse,
+  setHeaders,
+} from './internal/http.js';
 import type { ResolvedConcurrency } from './internal/policies.js';
 import { answerRejection, ClientClosedRequestException } from './internal/reject.js';
 import { concurrencyPolicies, PolicyCache } from './internal/resolve.js';
@@ -38,11 +44,10 @@ export class ConcurrencyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const http = context.switchToHttp();
-    const req = http.getRequest<SluiceRequest>();
+    const req = httpRequest(context);
     const policies = this.getPolicies(context);
     if (policies.length === 0 || seenByConcurrency(req)) return true;
-    const res = http.getResponse();
+    const res = httpResponse(context);
     // The close listener is in place before anything can wait.
     const admission = new RequestAdmission(rawResponse(res));
     const skip = this.shouldSkip(context);
@@ -68,7 +73,7 @@ export class ConcurrencyGuard implements CanActivate {
 
   /** The key of a per-client limit: the limiter's `key(req)`, else the client address. */
   protected getKey(context: ExecutionContext, policy: ResolvedConcurrency): unknown {
-    const req = context.switchToHttp().getRequest<SluiceRequest>();
+    const req = httpRequest(context);
     return policy.options.key === undefined ? clientAddress(req) : policy.options.key(req);
   }
 

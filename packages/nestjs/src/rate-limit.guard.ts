@@ -1,7 +1,14 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Rejection, rejection } from '@sluice/core/http';
-import { clientAddress, mergeHeaders, rawResponse, setHeaders } from './internal/http.js';
+import {
+  clientAddress,
+  httpRequest,
+  httpResponse,
+  mergeHeaders,
+  rawResponse,
+  setHeaders,
+} from './internal/http.js';
 import { type ResolvedRateLimit, rateLimitHeaderValues } from './internal/policies.js';
 import { answerRejection } from './internal/reject.js';
 import { PolicyCache, rateLimitPolicies } from './internal/resolve.js';
@@ -32,7 +39,7 @@ export class RateLimitGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const req = context.switchToHttp().getRequest<SluiceRequest>();
+    const req = httpRequest(context);
     const policies = this.getPolicies(context);
     if (policies.length === 0 || seenByRateLimit(req)) return true;
     const skip = this.shouldSkip(context);
@@ -63,7 +70,7 @@ export class RateLimitGuard implements CanActivate {
 
   /** The client's key: the limit's `key(req)`, else the address the platform resolved (`req.ip`). */
   protected getKey(context: ExecutionContext, policy: ResolvedRateLimit): unknown {
-    const req = context.switchToHttp().getRequest<SluiceRequest>();
+    const req = httpRequest(context);
     return policy.options.key === undefined ? clientAddress(req) : policy.options.key(req);
   }
 
@@ -132,7 +139,7 @@ export class RateLimitGuard implements CanActivate {
 
   #finish(context: ExecutionContext, headers: Record<string, string>): void {
     for (const _ in headers) {
-      const res = context.switchToHttp().getResponse();
+      const res = httpResponse(context);
       if (!rawResponse(res).headersSent) setHeaders(res, headers);
       return;
     }

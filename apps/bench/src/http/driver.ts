@@ -11,7 +11,12 @@ import type { HttpFrameworkResult, HttpResult, HttpVariantResult } from './types
 export const FRAMEWORKS = ['node', 'express', 'hono', 'nestjs'] as const;
 
 const here = new URL('./', import.meta.url);
-const serveScript = fileURLToPath(new URL('serve.ts', here));
+const serveScript = fileURLToPath(new URL('serve.js', here));
+
+/** tsx only for servers written in TypeScript (serve.js explains the plain-JS ones). */
+function nodeArgs(framework: string): string[] {
+  return existsSync(new URL(`${framework}-servers.js`, here)) ? [] : ['--import', 'tsx'];
+}
 
 interface Child {
   process: ChildProcess;
@@ -20,7 +25,7 @@ interface Child {
 }
 
 function startChild(framework: string, which: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', serveScript, framework, which], {
+  const child = spawn(process.execPath, [...nodeArgs(framework), serveScript, framework, which], {
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: fileURLToPath(new URL('../../', here)),
   });
@@ -51,8 +56,19 @@ function startChild(framework: string, which: string): Child {
   return { process: child, first };
 }
 
+/**
+ * Only the server under load runs: the others are stopped (SIGSTOP), so that what one leaves
+ * behind (a peer's expiry timers, a heap being collected) is not charged to the next one.
+ */
+function pause(child: ChildProcess | undefined, paused: boolean): void {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  pause(child, false);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -68,7 +84,7 @@ interface HttpPlan {
 }
 
 export function httpPlan(mode: Mode): HttpPlan {
-  if (mode === 'full') return { connections: 50, durationSeconds: 5, warmupSeconds: 2, reps: 3 };
+  if (mode === 'full') return { connections: 50, durationSeconds: 5, warmupSeconds: 2, reps: 5 };
   if (mode === 'quick') return { connections: 50, durationSeconds: 2, warmupSeconds: 1, reps: 1 };
   return { connections: 10, durationSeconds: 1, warmupSeconds: 0, reps: 1 };
 }
@@ -78,8 +94,8 @@ async function measureFramework(
   plan: HttpPlan,
   log: (line: string) => void,
 ): Promise<HttpFrameworkResult> {
-  const file = fileURLToPath(new URL(`${framework}-servers.ts`, here));
-  if (!existsSync(file)) {
+  const exists = (ext: string) => existsSync(new URL(`${framework}-servers.${ext}`, here));
+  if (!exists('ts') && !exists('js')) {
     return { framework, skipped: `src/http/${framework}-servers.ts is missing`, variants: [] };
   }
   let names: string[];
@@ -109,20 +125,25 @@ async function measureFramework(
         const answer = await child.first;
         if (typeof answer.error === 'string') throw new Error(answer.error);
         ports.push(answer.port as number);
+        pause(child.process, true);
       } catch (error) {
         ports.push(undefined);
         results[i]!.note = `did not start: ${(error as Error).message}`;
       }
     }
     const url = (i: number): string => `http://127.0.0.1:${ports[i]}/`;
+    const load = async (i: number, duration: number) => {
+      pause(children[i]?.process, false);
+      try {
+        return await autocannon({ url: url(i), connections: plan.connections, duration });
+      } finally {
+        pause(children[i]?.process, true);
+      }
+    };
     if (plan.warmupSeconds > 0) {
       for (let i = 0; i < names.length; i++) {
         if (ports[i] === undefined) continue;
-        await autocannon({
-          url: url(i),
-          connections: plan.connections,
-          duration: plan.warmupSeconds,
-        });
+        await load(i, plan.warmupSeconds);
       }
     }
     for (let rep = 0; rep < plan.reps; rep++) {
@@ -130,11 +151,7 @@ async function measureFramework(
         const i = (k + rep) % names.length;
         if (ports[i] === undefined) continue;
         log(`http ${framework} / ${names[i]} (rep ${rep + 1}/${plan.reps})`);
-        const r = await autocannon({
-          url: url(i),
-          connections: plan.connections,
-          duration: plan.durationSeconds,
-        });
+        const r = await load(i, plan.durationSeconds);
         const row = results[i]!;
         row.samples.push(Math.round(r.requests.average));
         p99s[i]!.push(r.latency.p99);

@@ -1,5 +1,5 @@
 /**
- * What `src/http/<framework>-servers.ts` exports (express | hono | nestjs): each variant serves
+ * What `src/http/<framework>-servers.ts` (or `.js`) exports (express | hono | nestjs): each variant serves
  * `GET /` -> `hello` on 127.0.0.1, port 0. Names: `bare`, `sluice concurrency`,
  * `sluice rateLimit`, and the framework's peer limiter.
  */

@@ -2,6 +2,7 @@
 // Express's `req`/`res`, or Fastify's `FastifyRequest`/`FastifyReply` (whose Node objects are
 // `.raw`).
 
+import type { ArgumentsHost } from '@nestjs/common';
 import type { SluiceRequest } from '../sluice.interfaces.js';
 
 /** The Node `ServerResponse` surface the guards use. */
@@ -60,4 +61,17 @@ export function mergeHeaders(
     into[name] = prev === undefined ? value : `${prev}, ${value}`;
   }
   return into;
+}
+
+// An HTTP context's arguments are [request, response, next]. Reading them by index spares the
+// per-call cost of `switchToHttp()`, which assigns three fresh closures onto the context.
+
+/** The platform's request object of an HTTP execution context. */
+export function httpRequest<T = SluiceRequest>(context: ArgumentsHost): T {
+  return context.getArgByIndex<T>(0);
+}
+
+/** The platform's response object of an HTTP execution context. */
+export function httpResponse<T = unknown>(context: ArgumentsHost): T {
+  return context.getArgByIndex<T>(1);
 }

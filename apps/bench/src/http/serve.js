@@ -1,16 +1,22 @@
-// Child process: `node --import tsx src/http/serve.ts <framework> list | <variant name>`.
+// Child process: `node [--import tsx] src/http/serve.js <framework> list | <variant name>`.
 // Prints one JSON line on stdout: the variant names, or `{"port": n}` once listening (or
-// `{"error": "..."}`), then serves until SIGTERM or stdin closes.
-import type { HttpVariant } from './types.js';
+// `{"error": "..."}`), then serves until SIGTERM or stdin closes. The servers of a framework
+// are `<framework>-servers.ts` (the driver adds tsx) or, where tsx would alter the framework's
+// own code, plain `<framework>-servers.js` (run on plain Node).
+import { existsSync } from 'node:fs';
 
 const [framework, which] = process.argv.slice(2);
 
-function say(message: unknown): void {
+/** @param {unknown} message */
+function say(message) {
   process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
 try {
-  const mod = (await import(`./${framework}-servers.ts`)) as { variants: HttpVariant[] };
+  const js = new URL(`./${framework}-servers.js`, import.meta.url);
+  const file = existsSync(js) ? js : new URL(`./${framework}-servers.ts`, import.meta.url);
+  /** @type {{ variants: import('./types.js').HttpVariant[] }} */
+  const mod = await import(file.href);
   if (which === 'list') {
     say({ variants: mod.variants.map((v) => v.name) });
     process.exit(0);
@@ -19,7 +25,7 @@ try {
   if (!variant) throw new Error(`no variant named ${which}`);
   const server = await variant.start();
   let closing = false;
-  const stop = async (): Promise<void> => {
+  const stop = async () => {
     if (closing) return;
     closing = true;
     await server.close().catch(() => {});

@@ -135,6 +135,6 @@ export class KeyedSemaphore<K = string> {
   }
 
   #dropIfEmpty(core: SemaphoreCore): void {
-    if (core.inUse === 0 && core.head === null) this.#onEmpty(core);
+    if (core.inUse === 0 && core.waiting === 0) this.#onEmpty(core);
   }
 }

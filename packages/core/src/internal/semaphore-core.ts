@@ -1,9 +1,9 @@
 // The engine behind Semaphore, Lock and KeyedSemaphore.
 //
-// Data structure: an intrusive doubly linked FIFO of waiter nodes. A permit is a Grant (core,
+// Data structure: a FIFO of waiter nodes in a ring (see WaiterRing). A permit is a Grant (core,
 // weight; the methods on the prototype), fresh for every grant, so a released permit can never
 // reach a later one. The uncontended path allocates a Grant and one resolved promise. A queued
-// waiter is a Grant too, with queue links (prev, next, resolve, wait): it is resolved as the
+// waiter is a Grant too, with its queue fields (slot, resolve, wait): it is resolved as the
 // permit itself, so a hand-off allocates nothing. A waiter is an object literal made in one
 // place (newWaiter), not a class instance: V8 keeps an allocation site for literals and
 // pretenures the ones that live long (a long queue), so queues are not copied by scavenges and
@@ -11,7 +11,7 @@
 // the bench's contended hand-off than a class node). A queued waiter costs the node, its
 // promise and that promise's `resolve`. A waiter with a signal or a timeout gets one more
 // small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
-// fields. Unlinking is O(1); every loop that settles many waiters is iterative (no recursion,
+// fields. Removing a waiter is O(1); every loop that settles many waiters is iterative (no recursion,
 // no stack growth with the queue length).
 //
 // Abort listeners are grouped per signal (see AbortGroup): Node's EventTarget scans its
@@ -28,6 +28,7 @@ import {
   assertTimeout,
   describe,
 } from './validate.js';
+import { WaiterRing } from './waiter-ring.js';
 
 type Resolve = (value: Permit | PromiseLike<Permit>) => void;
 
@@ -64,21 +65,19 @@ export class Grant implements Permit {
  * timed out, closed, resized away) or, after a grant, once released.
  */
 export interface Waiter extends Grant {
-  prev: Waiter | null;
-  next: Waiter | null;
+  slot: number;
   resolve: Resolve | null;
   wait: Wait | null;
 }
 
 // The only place a Waiter is made: one allocation site, one shape (see the top comment).
 // `__proto__` in a literal sets the prototype at creation, keeping the object fast.
-function newWaiter(core: SemaphoreCore, weight: number, prev: Waiter | null): Waiter {
+function newWaiter(core: SemaphoreCore, weight: number): Waiter {
   return {
     __proto__: Grant.prototype,
     core,
     weight,
-    prev,
-    next: null,
+    slot: 0,
     resolve: null,
     wait: null,
   } as unknown as Waiter;
@@ -262,9 +261,7 @@ export class SemaphoreCore {
   /** The KeyedSemaphore key this core serves (undefined for a plain Semaphore). */
   key: unknown = undefined;
   inUse = 0;
-  waiting = 0;
-  head: Waiter | null = null;
-  tail: Waiter | null = null;
+  readonly queue = new WaiterRing<Waiter>();
   closed = false;
   closeReason: unknown = undefined;
   idleResolvers: Array<() => void> | null = null;
@@ -291,6 +288,10 @@ export class SemaphoreCore {
     return Math.max(this.capacity - this.inUse, 0);
   }
 
+  get waiting(): number {
+    return this.queue.size;
+  }
+
   /**
    * A Grant when served at once, else a promise (queued or rejected). Kept non-async so the
    * fast path allocates nothing but the Grant.
@@ -315,8 +316,8 @@ export class SemaphoreCore {
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     if (this.closed) return Promise.reject(new ClosedError(this.closeReason));
-    if (this.head === null && weight <= this.capacity - this.inUse) return this.grantNew(weight);
-    if (this.waiting >= this.maxWaiting) {
+    if (this.queue.size === 0 && weight <= this.capacity - this.inUse) return this.grantNew(weight);
+    if (this.queue.size >= this.maxWaiting) {
       this.rejected++;
       return Promise.reject(new QueueFullError(`Queue is full (maxWaiting: ${this.maxWaiting})`));
     }
@@ -325,7 +326,7 @@ export class SemaphoreCore {
       this.timedOut++;
       return Promise.reject(new TimeoutError(0));
     }
-    const node = newWaiter(this, weight, this.tail);
+    const node = newWaiter(this, weight);
     const promise = this.enqueue(node);
     if (signal !== undefined || timeout !== undefined) {
       const wait = new Wait(node);
@@ -341,25 +342,21 @@ export class SemaphoreCore {
     return promise;
   }
 
-  /** Link a new waiter at the tail; its promise settles through its `resolve`. */
+  /** Queue a new waiter at the tail; its promise settles through its `resolve`. */
   enqueue(node: Waiter): Promise<Permit> {
     capturing = node;
     const promise = new Promise<Permit>(capture);
     capturing = null;
-    if (this.tail === null) this.head = node;
-    else this.tail.next = node;
-    this.tail = node;
-    this.waiting++;
+    this.queue.push(node);
     return promise;
   }
 
   acquire(options: AcquireOptions | undefined): Promise<Permit> {
     // The common calls, without admit()'s option handling: served at once, or queued plainly.
     if (options === undefined && !this.closed) {
-      if (this.head === null && this.inUse < this.capacity) {
-        return Promise.resolve(this.grantNew(1));
-      }
-      if (this.waiting < this.maxWaiting) return this.enqueue(newWaiter(this, 1, this.tail));
+      const waiting = this.queue.size;
+      if (waiting === 0 && this.inUse < this.capacity) return Promise.resolve(this.grantNew(1));
+      if (waiting < this.maxWaiting) return this.enqueue(newWaiter(this, 1));
     }
     const result = this.admit(options);
     return result instanceof Grant ? Promise.resolve(result) : result;
@@ -373,7 +370,9 @@ export class SemaphoreCore {
         throw weightAboveCapacity(weight, this.capacity);
       }
     }
-    if (this.closed || this.head !== null || weight > this.capacity - this.inUse) return undefined;
+    if (this.closed || this.queue.size !== 0 || weight > this.capacity - this.inUse) {
+      return undefined;
+    }
     return this.grantNew(weight);
   }
 
@@ -404,20 +403,16 @@ export class SemaphoreCore {
   /** Called once per Grant, by its release(). */
   release(weight: number): void {
     this.inUse -= weight;
-    if (this.head !== null) this.drain();
+    if (this.queue.size !== 0) this.drain();
     else if (this.inUse === 0) this.becameIdle();
   }
 
   /** Grant head waiters while their weight fits; synchronous, iterative. */
   drain(): void {
-    let node = this.head;
-    while (node !== null && node.weight <= this.capacity - this.inUse) {
-      const next = node.next;
-      this.head = next;
-      if (next === null) this.tail = null;
-      else next.prev = null;
-      node.next = null;
-      this.waiting--;
+    const queue = this.queue;
+    for (let node = queue.peek(); node !== null; node = queue.peek()) {
+      if (node.weight > this.capacity - this.inUse) return;
+      queue.shift();
       const inUse = this.inUse + node.weight;
       this.inUse = inUse;
       this.acquired++;
@@ -426,20 +421,13 @@ export class SemaphoreCore {
       const resolve = node.resolve!;
       node.resolve = null;
       resolve(node);
-      node = next;
     }
   }
 
   /** Take a waiting node out of the queue, as if it had never waited. */
   remove(node: Waiter): void {
-    const { prev, next } = node;
-    if (prev === null) this.head = next;
-    else prev.next = next;
-    if (next === null) this.tail = prev;
-    else next.prev = prev;
-    node.prev = node.next = null;
+    this.queue.remove(node);
     node.core = null;
-    this.waiting--;
     const wait = node.wait;
     if (wait !== null && wait.timer !== undefined) {
       clearTimer(wait.timer);
@@ -450,12 +438,12 @@ export class SemaphoreCore {
   /** A wait outlived its timeout (unless it was granted or settled in the meantime). */
   expire(node: Waiter, timeout: number): void {
     if (node.resolve === null || node.core !== this) return;
-    const wasHead = node.prev === null;
     this.remove(node);
     this.detach(node);
     this.timedOut++;
     rejectWaiter(node, new TimeoutError(timeout));
-    if (wasHead) this.drain();
+    // If it was the head, whoever is behind it may fit now (else the head still does not fit).
+    this.drain();
     this.checkIdle();
   }
 
@@ -475,15 +463,12 @@ export class SemaphoreCore {
     this.capacity = capacity;
     if (capacity > 0) {
       // Shrinking: waiters that can never fit are refused now, in queue order.
-      let node = this.head;
-      while (node !== null) {
-        const next = node.next;
+      for (const node of this.queue.toArray()) {
         if (node.weight > capacity) {
           this.remove(node);
           this.detach(node);
           rejectWaiter(node, weightAboveCapacity(node.weight, capacity));
         }
-        node = next;
       }
     }
     this.drain();
@@ -494,22 +479,16 @@ export class SemaphoreCore {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    let node = this.head;
-    this.head = this.tail = null;
-    this.waiting = 0;
-    while (node !== null) {
-      const next = node.next;
-      node.prev = node.next = null;
-      node.core = null;
+    for (const node of this.queue.toArray()) {
+      this.remove(node);
       this.detach(node);
       rejectWaiter(node, new ClosedError(reason));
-      node = next;
     }
     this.checkIdle();
   }
 
   checkIdle(): void {
-    if (this.inUse === 0 && this.head === null) this.becameIdle();
+    if (this.inUse === 0 && this.queue.size === 0) this.becameIdle();
   }
 
   becameIdle(): void {
@@ -522,7 +501,7 @@ export class SemaphoreCore {
   }
 
   onIdle(): Promise<void> {
-    if (this.inUse === 0 && this.head === null) return Promise.resolve();
+    if (this.inUse === 0 && this.queue.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       if (this.idleResolvers === null) this.idleResolvers = [resolve];
       else this.idleResolvers.push(resolve);

@@ -270,20 +270,22 @@ export function httpMarkdown(http: HttpResult): string[] {
   const out = [
     `### HTTP overhead (autocannon, ${http.connections} connections, ${http.durationSeconds} s × ${http.reps}, GET / → "hello")`,
     '',
-    '| framework | variant | req/s (median) | p99 latency | × bare | note |',
-    '|---|---|--:|--:|--:|---|',
+    '| framework | variant | req/s (median) | p99 latency | × bare | server CPU/request | CPU × bare | note |',
+    '|---|---|--:|--:|--:|--:|--:|---|',
   ];
   for (const f of http.frameworks) {
     if (f.skipped) {
-      out.push(`| ${frameworkName(f.framework)} | — | | | | skipped: ${cell(f.skipped)} |`);
+      out.push(`| ${frameworkName(f.framework)} | — | | | | | | skipped: ${cell(f.skipped)} |`);
       continue;
     }
     for (const v of f.variants) {
       const rps = v.medianRps === undefined ? '—' : Math.round(v.medianRps).toLocaleString('en-US');
       const p99 = v.p99Ms === undefined ? '—' : `${v.p99Ms} ms`;
       const ratio = v.vsBare === undefined ? '—' : fmtRatio(v.vsBare);
+      const cpu = v.cpuUsPerRequest === undefined ? '—' : `${v.cpuUsPerRequest.toFixed(1)} µs`;
+      const cpuRatio = v.cpuVsBare === undefined ? '—' : fmtRatio(v.cpuVsBare);
       out.push(
-        `| ${frameworkName(f.framework)} | ${cell(v.name)} | ${rps} | ${p99} | ${ratio} | ${cell(v.note ?? '')} |`,
+        `| ${frameworkName(f.framework)} | ${cell(v.name)} | ${rps} | ${p99} | ${ratio} | ${cpu} | ${cpuRatio} | ${cell(v.note ?? '')} |`,
       );
     }
   }

@@ -150,6 +150,9 @@ describe('HTTP driver', () => {
     expect(node?.variants).toHaveLength(1);
     expect(node?.variants[0]).toMatchObject({ name: 'bare', errors: 0, non2xx: 0, vsBare: 1 });
     expect(node?.variants[0]?.medianRps).toBeGreaterThan(0);
+    // Server CPU per request comes from the child itself: positive, and 1× for bare.
+    expect(node?.variants[0]?.cpuUsPerRequest).toBeGreaterThan(0);
+    expect(node?.variants[0]?.cpuVsBare).toBe(1);
     expect(nope?.skipped).toMatch(/nope-servers\.ts is missing/);
   });
 
@@ -166,6 +169,7 @@ describe('HTTP driver', () => {
     for (const v of variants) {
       expect(v, v.name).toMatchObject({ errors: 0, non2xx: 0 });
       expect(v.medianRps, v.name).toBeGreaterThan(0);
+      expect(v.cpuUsPerRequest, v.name).toBeGreaterThan(0);
     }
   }, 60_000);
 });

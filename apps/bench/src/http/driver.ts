@@ -22,6 +22,8 @@ interface Child {
   process: ChildProcess;
   /** The first JSON line the child printed. */
   first: Promise<Record<string, unknown>>;
+  /** The child's CPU time so far (user + system), in microseconds. */
+  cpuUs(): Promise<number>;
 }
 
 function startChild(framework: string, which: string): Child {
@@ -33,12 +35,14 @@ function startChild(framework: string, which: string): Child {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
+  const lines = createInterface({ input: child.stdout! });
+  // After the first line, every line answers one `cpu` request, in order.
+  const cpuWaiters: ((us: number) => void)[] = [];
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${framework}/${which}: no answer in 60 s`)),
       60_000,
     );
-    const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       clearTimeout(timer);
       try {
@@ -46,6 +50,10 @@ function startChild(framework: string, which: string): Child {
       } catch {
         reject(new Error(`${framework}/${which}: unexpected output ${line.slice(0, 200)}`));
       }
+      lines.on('line', (next) => {
+        const cpuUs = /^\{"cpuUs":(\d+)\}$/.exec(next)?.[1];
+        if (cpuUs !== undefined) cpuWaiters.shift()?.(Number(cpuUs));
+      });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -53,7 +61,12 @@ function startChild(framework: string, which: string): Child {
     });
   });
   first.catch(() => {});
-  return { process: child, first };
+  const cpuUs = () =>
+    new Promise<number>((resolve) => {
+      cpuWaiters.push(resolve);
+      child.stdin?.write('cpu\n');
+    });
+  return { process: child, first, cpuUs };
 }
 
 /**
@@ -114,6 +127,7 @@ async function measureFramework(
     errors: 0,
   }));
   const p99s: number[][] = names.map(() => []);
+  const cpus: number[][] = names.map(() => []);
   const children: (Child | undefined)[] = [];
   const ports: (number | undefined)[] = [];
   try {
@@ -132,12 +146,17 @@ async function measureFramework(
       }
     }
     const url = (i: number): string => `http://127.0.0.1:${ports[i]}/`;
+    // Server CPU per request: steadier than req/s when autocannon shares the cores.
     const load = async (i: number, duration: number) => {
-      pause(children[i]?.process, false);
+      const child = children[i]!;
+      pause(child.process, false);
       try {
-        return await autocannon({ url: url(i), connections: plan.connections, duration });
+        const before = await child.cpuUs();
+        const result = await autocannon({ url: url(i), connections: plan.connections, duration });
+        const cpuUs = (await child.cpuUs()) - before;
+        return { result, cpuUsPerRequest: cpuUs / Math.max(result.requests.total, 1) };
       } finally {
-        pause(children[i]?.process, true);
+        pause(child.process, true);
       }
     };
     if (plan.warmupSeconds > 0) {
@@ -151,9 +170,10 @@ async function measureFramework(
         const i = (k + rep) % names.length;
         if (ports[i] === undefined) continue;
         log(`http ${framework} / ${names[i]} (rep ${rep + 1}/${plan.reps})`);
-        const r = await load(i, plan.durationSeconds);
+        const { result: r, cpuUsPerRequest } = await load(i, plan.durationSeconds);
         const row = results[i]!;
         row.samples.push(Math.round(r.requests.average));
+        cpus[i]!.push(cpuUsPerRequest);
         p99s[i]!.push(r.latency.p99);
         row.non2xx += r.non2xx;
         row.errors += r.errors + r.timeouts;
@@ -167,16 +187,21 @@ async function measureFramework(
   for (const [i, row] of results.entries()) {
     row.medianRps = median(row.samples);
     row.p99Ms = median(p99s[i]!);
+    const cpu = median(cpus[i]!);
+    if (cpu !== undefined) row.cpuUsPerRequest = Math.round(cpu * 100) / 100;
     if (row.non2xx > 0 || row.errors > 0) {
       const note = `${row.non2xx} non-2xx, ${row.errors} errors`;
       row.note = row.note ? `${row.note}; ${note}` : note;
     }
   }
   const bareRps = bare?.medianRps;
-  if (bareRps) {
-    for (const row of results) {
-      if (row.medianRps !== undefined)
-        row.vsBare = Math.round((row.medianRps / bareRps) * 1000) / 1000;
+  const bareCpu = bare?.cpuUsPerRequest;
+  for (const row of results) {
+    if (bareRps && row.medianRps !== undefined) {
+      row.vsBare = Math.round((row.medianRps / bareRps) * 1000) / 1000;
+    }
+    if (bareCpu && row.cpuUsPerRequest !== undefined) {
+      row.cpuVsBare = Math.round((row.cpuUsPerRequest / bareCpu) * 1000) / 1000;
     }
   }
   return { framework, variants: results };

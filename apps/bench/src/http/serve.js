@@ -1,9 +1,11 @@
 // Child process: `node [--import tsx] src/http/serve.js <framework> list | <variant name>`.
 // Prints one JSON line on stdout: the variant names, or `{"port": n}` once listening (or
-// `{"error": "..."}`), then serves until SIGTERM or stdin closes. The servers of a framework
+// `{"error": "..."}`), then serves until SIGTERM or stdin closes. Each `cpu` line on stdin is
+// answered with `{"cpuUs": n}`: the process's user + system CPU time so far, in microseconds. The servers of a framework
 // are `<framework>-servers.ts` (the driver adds tsx) or, where tsx would alter the framework's
 // own code, plain `<framework>-servers.js` (run on plain Node).
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 const [framework, which] = process.argv.slice(2);
 
@@ -32,8 +34,13 @@ try {
     process.exit(0);
   };
   process.on('SIGTERM', stop);
-  process.stdin.on('end', stop);
-  process.stdin.resume();
+  const commands = createInterface({ input: process.stdin });
+  commands.on('line', (line) => {
+    if (line.trim() !== 'cpu') return;
+    const { user, system } = process.cpuUsage();
+    say({ cpuUs: user + system });
+  });
+  commands.on('close', stop);
   say({ port: server.port });
 } catch (error) {
   say({ error: error instanceof Error ? error.message : String(error) });

@@ -20,6 +20,10 @@ export interface HttpVariantResult {
   errors: number;
   /** medianRps ÷ the bare server's. */
   vsBare?: number;
+  /** The server process's CPU time (user + system) per request, µs: median of the repetitions. */
+  cpuUsPerRequest?: number;
+  /** cpuUsPerRequest ÷ the bare server's (above 1: costs more CPU per request). */
+  cpuVsBare?: number;
   note?: string;
 }
 

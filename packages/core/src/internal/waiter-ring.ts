@@ -73,16 +73,17 @@ export class WaiterRing<N extends RingNode> {
   rebuild(): void {
     let length = INITIAL_SLOTS;
     while (length < this.size * 2) length *= 2;
-    const live = this.toArray();
     const slots = new Array<N | null>(length).fill(null);
-    for (let i = 0; i < live.length; i++) {
-      const node = live[i] as N;
-      node.slot = i;
-      slots[i] = node;
+    let count = 0;
+    for (let i = 0; i < this.used; i++) {
+      const node = this.slots[(this.head + i) & this.mask] as N | null;
+      if (node === null) continue;
+      node.slot = count;
+      slots[count++] = node;
     }
     this.slots = slots;
     this.mask = length - 1;
     this.head = 0;
-    this.used = live.length;
+    this.used = count;
   }
 }

@@ -146,7 +146,8 @@ async function measureFramework(
       }
     }
     const url = (i: number): string => `http://127.0.0.1:${ports[i]}/`;
-    // Server CPU per request: steadier than req/s when autocannon shares the cores.
+    // Server CPU per request too: it shows a variant's cost where autocannon, not the server,
+    // limits the req/s.
     const load = async (i: number, duration: number) => {
       const child = children[i]!;
       pause(child.process, false);

@@ -1,9 +1,9 @@
 // Child process: `node [--import tsx] src/http/serve.js <framework> list | <variant name>`.
 // Prints one JSON line on stdout: the variant names, or `{"port": n}` once listening (or
 // `{"error": "..."}`), then serves until SIGTERM or stdin closes. Each `cpu` line on stdin is
-// answered with `{"cpuUs": n}`: the process's user + system CPU time so far, in microseconds. The servers of a framework
-// are `<framework>-servers.ts` (the driver adds tsx) or, where tsx would alter the framework's
-// own code, plain `<framework>-servers.js` (run on plain Node).
+// answered with `{"cpuUs": n}`: the process's user + system CPU time so far, in microseconds.
+// The servers of a framework are `<framework>-servers.ts` (the driver adds tsx) or, where tsx
+// would alter the framework's own code, plain `<framework>-servers.js` (run on plain Node).
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 

@@ -11,8 +11,8 @@
 // the bench's contended hand-off than a class node). A queued waiter costs the node, its
 // promise and that promise's `resolve`. A waiter with a signal or a timeout gets one more
 // small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
-// fields. Removing a waiter is O(1); every loop that settles many waiters is iterative (no recursion,
-// no stack growth with the queue length).
+// fields. Removing a waiter is O(1); every loop that settles many waiters is iterative (no
+// recursion, no stack growth with the queue length).
 //
 // Abort listeners are grouped per signal (see AbortGroup): Node's EventTarget scans its
 // whole listener list on every addEventListener, so one listener per waiter on a shared

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, QueueFullError, SluiceError, TimeoutError } from './errors.js';
+import {
+  ClosedError,
+  QueueFullError,
+  SluiceError,
+  TimeoutError,
+  UnavailableError,
+} from './errors.js';
 
 describe('errors', () => {
   it.each([
     [() => new TimeoutError(250), 'TimeoutError', 'TIMEOUT'],
     [() => new ClosedError(), 'ClosedError', 'CLOSED'],
     [() => new QueueFullError(), 'QueueFullError', 'QUEUE_FULL'],
+    [() => new UnavailableError(), 'UnavailableError', 'UNAVAILABLE'],
   ] as const)('%#: name, code and class chain', (make, name, code) => {
     const error = make();
     expect(error).toBeInstanceOf(SluiceError);
@@ -37,6 +44,13 @@ describe('errors', () => {
     expect(new ClosedError('text').cause).toBe('text');
     expect('cause' in new ClosedError()).toBe(false);
     expect(new ClosedError(undefined, 'Queue closed').message).toBe('Queue closed');
+  });
+
+  it('UnavailableError keeps what went wrong underneath as its cause', () => {
+    const cause = new Error('connect ECONNREFUSED');
+    const error = new UnavailableError('Redis did not answer within 50 ms', { cause });
+    expect(error.message).toBe('Redis did not answer within 50 ms');
+    expect(error.cause).toBe(cause);
   });
 
   it('QueueFullError takes a message', () => {

@@ -37,3 +37,15 @@ export class QueueFullError extends SluiceError {
     super('QUEUE_FULL', message);
   }
 }
+
+/**
+ * A limiter that lives elsewhere (a shared store such as Redis) could not answer in time, so
+ * nothing was decided. Adapters answer 503 with reason `unavailable`, never 429.
+ */
+export class UnavailableError extends SluiceError {
+  declare readonly code: 'UNAVAILABLE';
+
+  constructor(message = 'Limiter is unavailable', options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}

@@ -6,7 +6,8 @@ import {
   assertOptions,
   assertPositiveInteger,
 } from './internal/validate.js';
-import type { AcquireOptions, Permit, SemaphoreStats } from './types.js';
+import { limiterKind } from './limiter-kind.js';
+import type { AcquireOptions, KeyedLimiter, Permit, SemaphoreStats } from './types.js';
 
 export interface KeyedSemaphoreOptions {
   /** Most waiters queued per key; default Infinity, 0 never queues. */
@@ -28,7 +29,7 @@ export interface KeyedSemaphoreOptions {
  * const perUser = new KeyedSemaphore<string>(2, { maxWaiting: 10 });
  * await perUser.run(userId, () => render(userId));
  */
-export class KeyedSemaphore<K = string> {
+export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
   readonly #capacity: number | ((key: K) => number);
   readonly #maxWaiting: number;
   readonly #maxKeys: number;
@@ -51,6 +52,11 @@ export class KeyedSemaphore<K = string> {
     this.#capacity = capacity;
     this.#maxWaiting = maxWaiting;
     this.#maxKeys = maxKeys;
+  }
+
+  /** The brand adapters read (see `limiterKind`). */
+  get [limiterKind](): 'keyed-limiter' {
+    return 'keyed-limiter';
   }
 
   /** Like `Semaphore#acquire`, for `key`; a new key beyond `maxKeys` rejects with `QueueFullError`. */

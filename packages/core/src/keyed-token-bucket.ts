@@ -2,8 +2,9 @@ import { ClosedError, QueueFullError } from './errors.js';
 import { type BucketConfig, BucketCore } from './internal/bucket-core.js';
 import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
 import { assertLimit } from './internal/validate.js';
-import type { TokenBucketOptions, TryTakeResult } from './token-bucket.js';
-import type { WaitOptions } from './types.js';
+import { limiterKind } from './limiter-kind.js';
+import type { TokenBucketOptions } from './token-bucket.js';
+import type { RateLimiter, TryTakeResult, WaitOptions } from './types.js';
 
 export interface KeyedTokenBucketOptions extends TokenBucketOptions {
   /**
@@ -31,7 +32,7 @@ const SWEEP_EVERY = 1024;
  * if (!r.ok) reply429(Math.ceil(r.retryAfterMs / 1000));
  * ```
  */
-export class KeyedTokenBucket<K = string> {
+export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
   readonly #config: BucketConfig;
   readonly #maxKeys: number;
   readonly #buckets = new Map<K, BucketCore>();
@@ -47,6 +48,11 @@ export class KeyedTokenBucket<K = string> {
     const maxKeys = options.maxKeys ?? Number.POSITIVE_INFINITY;
     assertLimit('maxKeys', maxKeys);
     this.#maxKeys = maxKeys;
+  }
+
+  /** The brand adapters read (see `limiterKind`). */
+  get [limiterKind](): 'rate-limiter' {
+    return 'rate-limiter';
   }
 
   get capacity(): number {

@@ -1,5 +1,6 @@
+import { limiterKind } from './limiter-kind.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
-import type { Permit, SemaphoreStats, WaitOptions } from './types.js';
+import type { Limiter, Permit, SemaphoreStats, WaitOptions } from './types.js';
 
 /**
  * A mutual-exclusion lock: a Semaphore of 1, with the same FIFO, cancellation and close
@@ -9,11 +10,16 @@ import type { Permit, SemaphoreStats, WaitOptions } from './types.js';
  * const lock = new Lock();
  * await lock.run(async () => { await writeFile(path, await render()); });
  */
-export class Lock {
+export class Lock implements Limiter {
   readonly #semaphore: Semaphore;
 
   constructor(options?: SemaphoreOptions) {
     this.#semaphore = new Semaphore(1, options);
+  }
+
+  /** The brand adapters read (see `limiterKind`). */
+  get [limiterKind](): 'limiter' {
+    return 'limiter';
   }
 
   acquire(options?: WaitOptions): Promise<Permit> {

@@ -1,5 +1,6 @@
 import { assertAcquireOptions, SemaphoreCore, SignalHub } from './internal/semaphore-core.js';
 import { assertCount, assertFunction, assertLimit, assertOptions } from './internal/validate.js';
+import { limiterKind } from './limiter-kind.js';
 import type { AcquireOptions, Limiter, Permit, SemaphoreStats } from './types.js';
 
 export interface SemaphoreOptions {
@@ -24,6 +25,11 @@ export class Semaphore implements Limiter {
     const maxWaiting = options?.maxWaiting ?? Number.POSITIVE_INFINITY;
     assertLimit('maxWaiting', maxWaiting);
     this.#core = new SemaphoreCore(capacity, maxWaiting, new SignalHub());
+  }
+
+  /** The brand adapters read (see `limiterKind`). */
+  get [limiterKind](): 'limiter' {
+    return 'limiter';
   }
 
   /**

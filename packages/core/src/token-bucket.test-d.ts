@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { KeyedTokenBucket } from './keyed-token-bucket.js';
-import { TokenBucket, type TryTakeResult } from './token-bucket.js';
+import { TokenBucket } from './token-bucket.js';
+import type { TryTakeResult } from './types.js';
 
 describe('TokenBucket types', () => {
   it('tryTake narrows on ok', () => {

@@ -1,13 +1,7 @@
 import { ClosedError } from './errors.js';
 import { BucketCore } from './internal/bucket-core.js';
 import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
-import type { WaitOptions } from './types.js';
-
-/**
- * What `tryTake` answers: the tokens were taken (`remaining` whole tokens are left), or they
- * were not, and a request made now would wait `retryAfterMs` (at least 1).
- */
-export type TryTakeResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
+import type { TryTakeResult, WaitOptions } from './types.js';
 
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds (the burst): a positive integer. The bucket starts full. */

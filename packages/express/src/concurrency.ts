@@ -234,7 +234,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
     if (existing?.closed) return; // the client left while we worked out the key
     let permit: Permit | undefined;
     try {
-      permit = keyed !== undefined ? keyed.tryAcquire(k!, w) : shared!.tryAcquire(w);
+      permit = keyed !== undefined ? keyed.tryAcquire(k!, w) : shared!.tryAcquire?.(w);
     } catch (error) {
       next(error);
       return;

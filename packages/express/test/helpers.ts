@@ -159,7 +159,7 @@ export function counting(inner: Limiter): Limiter & {
       return counter.wrap(await inner.acquire(options));
     },
     tryAcquire(weight?: number) {
-      const permit = inner.tryAcquire(weight);
+      const permit = inner.tryAcquire?.(weight);
       return permit === undefined ? undefined : counter.wrap(permit);
     },
   };

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, QueueFullError, SluiceError, TimeoutError } from '../errors.js';
+import {
+  ClosedError,
+  QueueFullError,
+  SluiceError,
+  TimeoutError,
+  UnavailableError,
+} from '../errors.js';
 import {
   PROBLEM_CONTENT_TYPE,
   problemType,
@@ -10,7 +16,13 @@ import {
   retryAfterSeconds,
 } from './index.js';
 
-const REASONS: RejectionReason[] = ['queue_full', 'queue_timeout', 'rate_limited', 'closed'];
+const REASONS: RejectionReason[] = [
+  'queue_full',
+  'queue_timeout',
+  'rate_limited',
+  'closed',
+  'unavailable',
+];
 
 describe('retryAfterSeconds', () => {
   it.each([
@@ -43,6 +55,9 @@ describe('rejection', () => {
     ['queue_timeout', 'client', 429],
     ['rate_limited', 'client', 429],
     ['closed', 'client', 503],
+    // A limiter that cannot be reached is the server's trouble, never the client's: never 429.
+    ['unavailable', 'shared', 503],
+    ['unavailable', 'client', 503],
   ] as const)('%s with scope %s -> %i', (reason, scope, status) => {
     expect(rejection({ reason, scope }).status).toBe(status);
     expect(rejection({ reason, scope }).body.status).toBe(status);
@@ -76,8 +91,10 @@ describe('rejection', () => {
   });
 
   it('gives each reason its own problem type and title', () => {
-    expect(new Set(REASONS.map(problemType)).size).toBe(4);
-    expect(new Set(REASONS.map((reason) => rejection({ reason }).body.title)).size).toBe(4);
+    expect(new Set(REASONS.map(problemType)).size).toBe(REASONS.length);
+    expect(new Set(REASONS.map((reason) => rejection({ reason }).body.title)).size).toBe(
+      REASONS.length,
+    );
     expect(problemType('queue_timeout')).toBe('urn:sluice:problem:queue-timeout');
   });
 
@@ -176,6 +193,7 @@ describe('rejectionReasonOf', () => {
     expect(rejectionReasonOf(new TimeoutError(100))).toBe('queue_timeout');
     expect(rejectionReasonOf(new QueueFullError())).toBe('queue_full');
     expect(rejectionReasonOf(new ClosedError('bye'))).toBe('closed');
+    expect(rejectionReasonOf(new UnavailableError())).toBe('unavailable');
   });
 
   it('reads the code, so errors from another copy of the package map too', () => {

@@ -2,7 +2,12 @@
 // every adapter writes out the same status, headers and problem+json body (RFC 9457).
 
 /** Why a request was refused; stable, machine-readable, also the `reason` member of the body. */
-export type RejectionReason = 'queue_full' | 'queue_timeout' | 'rate_limited' | 'closed';
+export type RejectionReason =
+  | 'queue_full'
+  | 'queue_timeout'
+  | 'rate_limited'
+  | 'closed'
+  | 'unavailable';
 
 /** Which limit refused: one shared by everybody (503) or one of this client's own (429). */
 export type RejectionScope = 'shared' | 'client';
@@ -59,6 +64,7 @@ const TITLES: Record<RejectionReason, string> = {
   queue_timeout: 'Timed out waiting for capacity',
   rate_limited: 'Rate limit exceeded',
   closed: 'Service is shutting down',
+  unavailable: 'Limiter unavailable',
 };
 
 const DETAILS: Record<RejectionReason, string> = {
@@ -68,6 +74,8 @@ const DETAILS: Record<RejectionReason, string> = {
     'The request waited for capacity longer than allowed. Retry after the indicated delay.',
   rate_limited: 'Too many requests from this client. Retry after the indicated delay.',
   closed: 'The server is no longer accepting work on this route.',
+  unavailable:
+    'The limiter that guards this route could not be reached, so the request was not admitted. Retry after the indicated delay.',
 };
 
 /** The problem type URI of a reason; documented in the repository's docs/problems.md. */
@@ -131,8 +139,12 @@ export function rejection(init: RejectionInit): Rejection {
     );
   }
   const scope = init.scope ?? 'shared';
+  // `closed` and `unavailable` are the server's state, never the client's fault: always 503.
   const status =
-    reason === 'rate_limited' || (scope === 'client' && reason !== 'closed') ? 429 : 503;
+    reason === 'rate_limited' ||
+    (scope === 'client' && reason !== 'closed' && reason !== 'unavailable')
+      ? 429
+      : 503;
   const retryAfter = retryAfterSeconds(init.retryAfterMs);
   const body: ProblemDetails = {
     type: problemType(reason),
@@ -158,7 +170,8 @@ export function rejection(init: RejectionInit): Rejection {
 
 /**
  * Maps an error from a limiter's `acquire` to its rejection reason: `TimeoutError` ->
- * `queue_timeout`, `QueueFullError` -> `queue_full`, `ClosedError` -> `closed`. Anything else
+ * `queue_timeout`, `QueueFullError` -> `queue_full`, `ClosedError` -> `closed`,
+ * `UnavailableError` -> `unavailable`. Anything else
  * (an abort reason, a bug) is not a rejection: undefined.
  */
 export function rejectionReasonOf(error: unknown): RejectionReason | undefined {
@@ -170,6 +183,7 @@ export function rejectionReasonOf(error: unknown): RejectionReason | undefined {
   if (code === 'TIMEOUT') return 'queue_timeout';
   if (code === 'QUEUE_FULL') return 'queue_full';
   if (code === 'CLOSED') return 'closed';
+  if (code === 'UNAVAILABLE') return 'unavailable';
   return undefined;
 }
 

@@ -1,8 +1,10 @@
 // The adapters' option words, checked and defaulted once: `concurrency(...)` and `rateLimit(...)`
 // mean the same in Express, Hono and NestJS. Framework-neutral and free of core's classes (this
-// entry is bundled on its own): a limiter instance is recognised by its shape, and each adapter
+// entry is bundled on its own): a limiter instance is recognised by its brand, and each adapter
 // builds its own Semaphore / KeyedSemaphore / KeyedTokenBucket from the settings returned here.
 // Callbacks are only checked to be functions; the adapter keeps its typed options for them.
+
+import { limiterKindOf } from '../limiter-kind.js';
 
 /** Requests queued per limit when the adapter creates the limiter from a number. */
 export const DEFAULT_MAX_WAITING = 100;
@@ -138,19 +140,16 @@ function namer(context: SettingsContext | undefined): (option: string) => string
 
 type Shape = Record<string, unknown>;
 
-function isLimiterShape(value: unknown): value is Shape {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Shape).acquire === 'function' &&
-    typeof (value as Shape).tryAcquire === 'function'
-  );
-}
-
-// `instanceof` is out of reach here (and fails across the ESM and CJS copies of core anyway):
-// a KeyedSemaphore is the limiter with a key table (`size`) and no `capacity` gauge.
-function isKeyedSemaphoreShape(value: Shape): boolean {
-  return typeof value.size === 'number' && !('capacity' in value);
+// A limiter instance is told apart by the brand core's limiters carry (`limiterKind`, a global
+// symbol, so the ESM and CJS copies agree), never by its shape. An unbranded object with an
+// `acquire` method is taken as a plain Limiter: a user's own limiter need not know the brand.
+function instanceKind(value: unknown): 'limiter' | 'keyed-limiter' | undefined {
+  const kind = limiterKindOf(value);
+  if (kind === 'limiter' || kind === 'keyed-limiter') return kind;
+  if (kind === undefined && typeof (value as Shape | null)?.acquire === 'function') {
+    return 'limiter';
+  }
+  return undefined;
 }
 
 const LIMIT_EXPECTED = 'an integer >= 0, a Semaphore, a KeyedSemaphore or a Limiter';
@@ -179,8 +178,8 @@ export function resolveConcurrencySettings(
   if (typeof limit === 'number') {
     checkNumber(at('limit'), limit, LIMIT_EXPECTED, isCount);
     limitKind = 'number';
-  } else if (isLimiterShape(limit)) {
-    limitKind = isKeyedSemaphoreShape(limit) ? 'keyed-limiter' : 'limiter';
+  } else if (instanceKind(limit) !== undefined) {
+    limitKind = instanceKind(limit)!;
     if (o.maxWaiting !== undefined) {
       throw new TypeError(
         `Expected \`${at('maxWaiting')}\` to be left out when \`${at('limit')}\` is a limiter instance (set \`maxWaiting\` on the instance), got ${describeValue(o.maxWaiting)}`,

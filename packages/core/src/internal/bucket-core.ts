@@ -2,7 +2,7 @@
 // key). Arguments are validated by the public classes; this file trusts them.
 
 import { ClosedError, TimeoutError } from '../errors.js';
-import type { TryTakeResult } from '../token-bucket.js';
+import type { TryTakeResult } from '../types.js';
 import type { BucketScheduler, Scheduled } from './bucket-scheduler.js';
 
 /** Settings shared by reference, so a keyed table of buckets stores them once. */

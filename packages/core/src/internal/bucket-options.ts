@@ -1,6 +1,5 @@
 // Option and argument checks shared by TokenBucket and KeyedTokenBucket.
 
-import type { TokenBucketOptions } from '../token-bucket.js';
 import type { WaitOptions } from '../types.js';
 import { type BucketConfig, SignalHub } from './bucket-core.js';
 import { BucketScheduler } from './bucket-scheduler.js';
@@ -15,7 +14,14 @@ import {
 } from './validate.js';
 
 /** Validates the options both bucket classes share and returns the config they run on. */
-export function bucketConfig(options: TokenBucketOptions): BucketConfig {
+/** A bucket's settings as the options give them (TokenBucketOptions and its keyed twin). */
+export interface BucketSettings {
+  capacity: number;
+  refillPerSecond: number;
+  now?: () => number;
+}
+
+export function bucketConfig(options: BucketSettings): BucketConfig {
   assertOptions('options', options);
   if (options === undefined) {
     throw new TypeError(

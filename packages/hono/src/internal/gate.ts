@@ -31,7 +31,7 @@ function sharedGate(limiter: Limiter): Gate {
     limiter,
     scope: 'shared',
     keyed: false,
-    tryAcquire: (_key, weight) => limiter.tryAcquire(weight),
+    tryAcquire: (_key, weight) => limiter.tryAcquire?.(weight),
     acquire: (_key, weight, timeout, signal) => limiter.acquire({ weight, timeout, signal }),
     gauges: () =>
       hasGauges

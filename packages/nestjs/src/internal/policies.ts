@@ -106,7 +106,7 @@ export function createConcurrencyPolicy(
     tryAcquire(key, weight) {
       return keyed
         ? (limiter as KeyedSemaphore<unknown>).tryAcquire(key, weight)
-        : (limiter as Limiter).tryAcquire(weight);
+        : (limiter as Limiter).tryAcquire?.(weight);
     },
     headerValues(key) {
       const gauges = keyed

@@ -123,14 +123,24 @@ export class BucketCore implements Scheduled {
     if (this.#head !== undefined && this.tokens + EPSILON >= this.#head.need) this.#serve();
   }
 
-  /** Whole tokens available now (after sync). */
-  remaining(): number {
-    return Math.floor(this.tokens + EPSILON);
+  /** Whole tokens available now (after sync, or of `peek()`). */
+  remaining(tokens: number = this.tokens): number {
+    return Math.floor(tokens + EPSILON);
   }
 
-  /** Full and idle (after sync): such a bucket carries no information. */
-  isFull(): boolean {
-    return this.waiting === 0 && this.tokens + EPSILON >= this.config.capacity;
+  /**
+   * The tokens the clock says are there, changing nothing: for getters, which must not serve
+   * anyone (only the timer and the operations do). Waiters whose tokens are there still count.
+   */
+  peek(): number {
+    const elapsed = this.config.now() - this.last;
+    if (elapsed <= 0) return this.tokens;
+    return Math.min(this.config.capacity, this.tokens + (elapsed * this.config.rate) / 1000);
+  }
+
+  /** Full and idle (after sync, or of `peek()`): such a bucket carries no information. */
+  isFull(tokens: number = this.tokens): boolean {
+    return this.waiting === 0 && tokens + EPSILON >= this.config.capacity;
   }
 
   /** Milliseconds until this bucket is full and idle again (after sync). */

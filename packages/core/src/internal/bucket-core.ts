@@ -110,14 +110,10 @@ export class BucketCore implements Scheduled {
   /** Bring the bucket up to the clock: refill, then serve the waiters whose tokens are there. */
   sync(): void {
     const now = this.config.now();
-    const elapsed = now - this.last;
     // A clock that steps back refills nothing (and does not move `last`, or the step would
     // be counted twice once the clock catches up).
-    if (elapsed > 0) {
-      this.tokens = Math.min(
-        this.config.capacity,
-        this.tokens + (elapsed * this.config.rate) / 1000,
-      );
+    if (now > this.last) {
+      this.tokens = this.#refilled(now);
       this.last = now;
     }
     if (this.#head !== undefined && this.tokens + EPSILON >= this.#head.need) this.#serve();
@@ -133,7 +129,11 @@ export class BucketCore implements Scheduled {
    * anyone (only the timer and the operations do). Waiters whose tokens are there still count.
    */
   peek(): number {
-    const elapsed = this.config.now() - this.last;
+    return this.#refilled(this.config.now());
+  }
+
+  #refilled(now: number): number {
+    const elapsed = now - this.last;
     if (elapsed <= 0) return this.tokens;
     return Math.min(this.config.capacity, this.tokens + (elapsed * this.config.rate) / 1000);
   }

@@ -57,10 +57,10 @@ const keyedRun: Make = (capacity) => {
   };
 };
 
-// A Lock has capacity 1; the suite asks for 1 or 2, so a Lock stands in only where 1 is asked.
+// A Lock has capacity 1: the suite below only ever asks for 1.
 const lockRun = (wrap: boolean): Make => {
   return (capacity) => {
-    if (capacity !== 1) return semaphoreRun(capacity);
+    expect(capacity).toBe(1);
     const lock = new Lock();
     const stats = () => lock.stats();
     return {
@@ -104,24 +104,21 @@ describe.each([
     ]);
   });
 
-  // p-limit's "runs all tasks asynchronously", as our own test: the permit is taken at the
-  // call (the gauges say so at once), the function reads the world as it is when it starts.
-  it('takes the permit at the call and runs the function later (p-limit: runs all tasks asynchronously)', async () => {
-    const limiter = make(2);
+  it('takes a free permit at the call and runs the function later, reading the world as it is then', async () => {
+    const limiter = make(1);
     let value = 1;
-    const one = limiter.run(() => 1);
-    const two = limiter.run(() => value);
-    expect(limiter.inUse()).toBe(2);
-    // The permits are taken: no barging, a newcomer queues behind.
+    const result = limiter.run(() => value);
+    expect(limiter.inUse()).toBe(1);
+    // The permit is taken: no barging, a newcomer is refused.
     expect(limiter.tryAcquire()).toBeUndefined();
     value = 2;
-    expect(await Promise.all([one, two])).toEqual([1, 2]);
+    expect(await result).toBe(2);
     expect(limiter.inUse()).toBe(0);
   });
 
-  // async-mutex's "exceptions during runExclusive do not leave the semaphore locked", as our
-  // own test: the throwing call takes the only permit, the next call queues behind it.
-  it('a function that throws does not keep its permit (async-mutex: exceptions do not leave it locked)', async () => {
+  // async-mutex's "exceptions during runExclusive do not leave the mutex locked", as our own
+  // test: the throwing call takes the only permit, the next call queues behind it.
+  it('a function that throws does not keep its permit (after async-mutex)', async () => {
     const limiter = make(1);
     let flag = false;
     const failing = limiter.run(() => {
@@ -191,6 +188,42 @@ describe.each([
     expect(await result).toBe('ok');
     expect(seen).toEqual([1, 1, 1]);
     expect(limiter.inUse()).toBe(0);
+  });
+});
+
+describe.each([
+  ['Semaphore.run', semaphoreRun],
+  ['Semaphore.wrap', semaphoreWrap],
+  ['KeyedSemaphore.run', keyedRun],
+] as const)('%s with room for several', (_name, make) => {
+  // p-limit's "runs all tasks asynchronously", as our own test: both calls hold a permit at
+  // once (the gauges say so), and neither has run when the caller's next line runs.
+  it('runs all tasks asynchronously (after p-limit)', async () => {
+    const limiter = make(3);
+    let value = 1;
+    const one = limiter.run(() => 1);
+    const two = limiter.run(() => value);
+    expect(limiter.inUse()).toBe(2);
+    value = 2;
+    expect(await Promise.all([one, two])).toEqual([1, 2]);
+    expect(limiter.inUse()).toBe(0);
+  });
+
+  // async-mutex's semaphore variant: one permit held elsewhere, the throwing call takes the other.
+  it('exceptions during run do not leave the semaphore locked (after async-mutex)', async () => {
+    const limiter = make(2);
+    await limiter.acquire();
+    let flag = false;
+    limiter
+      .run(() => {
+        flag = true;
+        throw new Error('thrown by fn');
+      })
+      .then(undefined, () => undefined);
+    expect(flag).toBe(false);
+    await limiter.run(() => undefined);
+    expect(flag).toBe(true);
+    expect(limiter.inUse()).toBe(1);
   });
 });
 

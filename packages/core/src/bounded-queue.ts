@@ -176,6 +176,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    * Adds `item`, waiting while the queue is full. Resolves once the item is in the queue (or in
    * a taker's hands). Rejects with `signal.reason` on abort, `TimeoutError` past `timeout`, and
    * `ClosedError` if the queue is or gets closed first; in each case the item never entered.
+   * Once the item entered, an abort changes nothing, even in the same tick: the put resolves.
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     if (options !== undefined) {
@@ -196,7 +197,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   /**
    * Removes and returns the oldest item, waiting while the queue is empty. Rejects with
    * `ClosedError` once the queue is closed and drained, with `signal.reason` on abort and with
-   * `TimeoutError` past `timeout`; a take that rejects has consumed nothing.
+   * `TimeoutError` past `timeout`; a take that rejects has consumed nothing. Once an item was
+   * handed to this take, an abort changes nothing, even in the same tick: the take resolves with
+   * the item (it is never given back). So check the result even after aborting.
    */
   take(options?: WaitOptions): Promise<T> {
     if (options !== undefined) {

@@ -67,22 +67,28 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
     return this.#maxKeys;
   }
 
-  /** Keys whose bucket is not full (or has waiters). Reading it sweeps the table: O(keys). */
+  /**
+   * Keys whose bucket is not full (or has waiters), computed from the clock: O(keys). Reading
+   * it changes nothing (it serves no waiter; the table is pruned by the operations).
+   */
   get size(): number {
-    this.#sweep();
-    return this.#buckets.size;
+    let size = 0;
+    for (const bucket of this.#buckets.values()) if (!bucket.isFull(bucket.peek())) size++;
+    return size;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Whole tokens `key` has now (`capacity` for a key not tracked). Does not create the key. */
+  /**
+   * Whole tokens `key` has now (`capacity` for a key not tracked), computed from the clock.
+   * Changes nothing: it neither creates the key nor serves its waiters.
+   */
   tokens(key: K): number {
     const bucket = this.#buckets.get(key);
     if (bucket === undefined) return this.#config.capacity;
-    bucket.sync();
-    return bucket.remaining();
+    return bucket.remaining(bucket.peek());
   }
 
   /**

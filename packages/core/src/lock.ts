@@ -30,6 +30,7 @@ export class Lock implements Limiter {
     return this.#semaphore.tryAcquire();
   }
 
+  /** As `Semaphore#run`: `fn` never runs before this returns. */
   run<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
     return this.#semaphore.run(fn, options);
   }

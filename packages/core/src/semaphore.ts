@@ -47,12 +47,16 @@ export class Semaphore implements Limiter {
     return this.#core.tryAcquire(weight);
   }
 
-  /** Acquire, call `fn` in the caller's async context, release when it settles. */
+  /**
+   * Acquire, call `fn` in the caller's async context, release when it settles. `fn` never runs
+   * before `run` returns, even with a permit free (the permit is taken at the call; `fn` starts
+   * a microtask later), so the caller's next lines run first whatever the load.
+   */
   run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
     return this.#core.run(fn, undefined, undefined, options);
   }
 
-  /** `fn` limited by this semaphore; `this` and the arguments pass through. */
+  /** `fn` limited by this semaphore (each call goes through `run`); `this` and the arguments pass through. */
   wrap<A extends unknown[], R>(
     fn: (...args: A) => R | PromiseLike<R>,
     options?: AcquireOptions,

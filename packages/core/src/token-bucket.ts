@@ -40,15 +40,19 @@ export class TokenBucket {
     return this.#core.config.rate;
   }
 
-  /** Whole tokens available now. While anyone waits they are promised to the head waiter. */
+  /**
+   * Whole tokens in the bucket now, computed from the clock. While anyone waits they are
+   * promised to the head waiter. Reading it changes nothing (it serves no waiter).
+   */
   get tokens(): number {
-    this.#core.sync();
-    return this.#core.remaining();
+    return this.#core.remaining(this.#core.peek());
   }
 
-  /** Number of waiting `take` calls. */
+  /**
+   * Number of `take` calls still pending. One whose tokens are already there counts until the
+   * bucket's timer (or the next `take`/`tryTake`) serves it; reading this serves nobody.
+   */
   get waiting(): number {
-    this.#core.sync();
     return this.#core.waiting;
   }
 

@@ -110,27 +110,37 @@ export class BucketCore implements Scheduled {
   /** Bring the bucket up to the clock: refill, then serve the waiters whose tokens are there. */
   sync(): void {
     const now = this.config.now();
-    const elapsed = now - this.last;
     // A clock that steps back refills nothing (and does not move `last`, or the step would
     // be counted twice once the clock catches up).
-    if (elapsed > 0) {
-      this.tokens = Math.min(
-        this.config.capacity,
-        this.tokens + (elapsed * this.config.rate) / 1000,
-      );
+    if (now > this.last) {
+      this.tokens = this.#refilled(now);
       this.last = now;
     }
     if (this.#head !== undefined && this.tokens + EPSILON >= this.#head.need) this.#serve();
   }
 
-  /** Whole tokens available now (after sync). */
-  remaining(): number {
-    return Math.floor(this.tokens + EPSILON);
+  /** Whole tokens available now (after sync, or of `peek()`). */
+  remaining(tokens: number = this.tokens): number {
+    return Math.floor(tokens + EPSILON);
   }
 
-  /** Full and idle (after sync): such a bucket carries no information. */
-  isFull(): boolean {
-    return this.waiting === 0 && this.tokens + EPSILON >= this.config.capacity;
+  /**
+   * The tokens the clock says are there, changing nothing: for getters, which must not serve
+   * anyone (only the timer and the operations do). Waiters whose tokens are there still count.
+   */
+  peek(): number {
+    return this.#refilled(this.config.now());
+  }
+
+  #refilled(now: number): number {
+    const elapsed = now - this.last;
+    if (elapsed <= 0) return this.tokens;
+    return Math.min(this.config.capacity, this.tokens + (elapsed * this.config.rate) / 1000);
+  }
+
+  /** Full and idle (after sync, or of `peek()`): such a bucket carries no information. */
+  isFull(tokens: number = this.tokens): boolean {
+    return this.waiting === 0 && tokens + EPSILON >= this.config.capacity;
   }
 
   /** Milliseconds until this bucket is full and idle again (after sync). */

@@ -225,14 +225,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-// Called synchronously from run(): fn starts in the caller's frame, the release is in finally.
+// `fn` never starts before run() returns, served at once or not (never sometimes-sync, like
+// async-mutex's runExclusive and p-limit): a free permit is taken at the call (the gauges and
+// FIFO order see it at once) and `fn` starts a microtask later (`defer`); the `await` resumes
+// in the caller's async context. The release is in finally, whatever happens.
 async function callHeld<T>(
   permit: Grant,
   fn: (...args: unknown[]) => T | PromiseLike<T>,
   thisArg: unknown,
   args: unknown[] | undefined,
+  defer: boolean,
 ): Promise<T> {
   try {
+    if (defer) await undefined;
     const result = fn.apply(thisArg, args as unknown[]);
     return isPromiseLike(result) ? await result : result;
   } finally {
@@ -249,7 +254,7 @@ function callAfter<T>(
   thisArg: unknown,
   args: unknown[] | undefined,
 ): Promise<T> {
-  return pending.then((permit) => callHeld(permit as Grant, fn, thisArg, args));
+  return pending.then((permit) => callHeld(permit as Grant, fn, thisArg, args, false));
 }
 
 export class SemaphoreCore {
@@ -388,7 +393,7 @@ export class SemaphoreCore {
       );
     }
     const result = this.admit(options);
-    if (result instanceof Grant) return callHeld(result, fn, thisArg, args);
+    if (result instanceof Grant) return callHeld(result, fn, thisArg, args, true);
     return callAfter(result, fn, thisArg, args);
   }
 

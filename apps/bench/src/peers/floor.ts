@@ -99,6 +99,21 @@ export const floor: Library = {
       },
     })),
 
+  jobs: () =>
+    timed(self, 'n tasks, await resolved', (n) => ({
+      async run() {
+        const tasks = new Array<Promise<void>>(n);
+        for (let i = 0; i < n; i++) {
+          tasks[i] = (async () => {
+            await RESOLVED;
+          })();
+        }
+        await Promise.all(tasks);
+      },
+    })),
+
+  pendingJobs: () => floor.waiters!(),
+
   tryTake: (mode) =>
     timed(self, 'sync call of a constant', (n) => {
       const call = mode === 'admit' ? admit : refuse;

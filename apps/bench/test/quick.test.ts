@@ -114,7 +114,8 @@ describe('runBench --smoke', () => {
     expect(report.targets.every((t) => t.ok !== undefined)).toBe(true);
 
     const md = markdown(report);
-    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9]) expect(md).toMatch(new RegExp(`^### ${n}\\. `, 'm'));
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9])
+      expect(md).toMatch(new RegExp(`^### ${n}\\. `, 'm'));
     expect(md).toContain('| setting | library | API |');
     expect(md).toContain('### Targets');
 

@@ -57,6 +57,8 @@ export function mountJobs(app: Express, jobs: JobScheduler): void {
       res.status(answer.status).set(answer.headers).end(JSON.stringify(answer.body));
       return;
     }
-    res.status(202).json({ id, ms, status: job.status, active: jobs.active, pending: jobs.pending });
+    res
+      .status(202)
+      .json({ id, ms, status: job.status, active: jobs.active, pending: jobs.pending });
   });
 }

@@ -50,7 +50,8 @@ describe('BoundedQueue readable() / writable()', () => {
     await queue.put('b');
     const seen: string[] = [];
     const reading = (async () => {
-      for await (const item of queue.readable() as unknown as AsyncIterable<string>) seen.push(item);
+      for await (const item of queue.readable() as unknown as AsyncIterable<string>)
+        seen.push(item);
     })();
     await flush();
     expect(seen).toEqual(['a', 'b']);

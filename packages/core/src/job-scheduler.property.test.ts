@@ -35,7 +35,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ t: fc.constant('cancel' as const), k: fc.nat(30), pending: fc.boolean() }),
+    arbitrary: fc.record({
+      t: fc.constant('cancel' as const),
+      k: fc.nat(30),
+      pending: fc.boolean(),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('abortSpawn' as const), k: fc.nat(30) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('claim' as const), k: fc.nat(30) }) },

@@ -437,9 +437,11 @@ describe('close()', () => {
     let childError: unknown;
     await scheduler.spawn(async () => {
       await g.promise;
-      await scheduler.spawn(() => 1).catch((error) => {
-        childError = error;
-      });
+      await scheduler
+        .spawn(() => 1)
+        .catch((error) => {
+          childError = error;
+        });
     });
     const closing = scheduler.close();
     g.open();
@@ -585,7 +587,8 @@ describe('errors: whoever awaits result() owns them; otherwise onError, exactly 
     const onError = vi.fn();
     const scheduler = new JobScheduler({ limit: 1, onError });
     const active = await scheduler.spawn(
-      (signal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      (signal) =>
+        new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
     );
     const pending = await scheduler.spawn(() => 1);
     pending.cancel();
@@ -623,7 +626,9 @@ describe('cancel(reason): pending vs active', () => {
     let seen: AbortSignal | undefined;
     const job = await scheduler.spawn((signal) => {
       seen = signal;
-      return new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      return new Promise((_r, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason)),
+      );
     });
     const reason = new Error('stop');
     job.cancel(reason);

@@ -199,7 +199,10 @@ export class JobScheduler {
    * timeout. Rejects with `ClosedError` once closed, `TimeoutError` past `timeout` (`0`: do not
    * wait), `signal.reason` on abort, and TypeError/RangeError for bad arguments.
    */
-  spawn<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: WaitOptions): Promise<Job<T>> {
+  spawn<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: WaitOptions,
+  ): Promise<Job<T>> {
     let wait: WaitOptions | undefined;
     try {
       assertFunction('fn', fn);
@@ -297,7 +300,10 @@ export class JobScheduler {
       const cut = () => {
         this.#closeTimer = undefined;
         this.#cancelAll(
-          new ClosedError(undefined, `JobScheduler closed: its close timeout of ${timeout} ms ran out`),
+          new ClosedError(
+            undefined,
+            `JobScheduler closed: its close timeout of ${timeout} ms ran out`,
+          ),
         );
       };
       if (timeout === 0) cut();

@@ -3,10 +3,10 @@ import {
   entries,
   floor,
   limiterLib,
+  pLimitLib,
   pQueueLib,
   semaphorePeers,
   sluice,
-  pLimitLib,
   sluiceLock,
   sluiceSignalJobs,
 } from '../peers/index.js';

@@ -48,8 +48,9 @@ export class ScheduledJob<T> implements Job<T>, QueueWaiterNode {
   outcome: unknown = undefined;
   /** True once someone called result(), or once onError had the error. */
   claimed = false;
-  #deferred: { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } | undefined =
-    undefined;
+  #deferred:
+    | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
+    | undefined = undefined;
 
   constructor(
     readonly host: JobHost,

@@ -1,6 +1,6 @@
 import { ClosedError, TimeoutError } from './errors.js';
 import { clearTimer, setTimer, type TimerHandle } from './internal/clock.js';
-import { DeferredWait } from './internal/deferred-wait.js';
+import { type DeferredWait, waitUntilSettled } from './internal/deferred-wait.js';
 import { QueueRing } from './internal/queue-ring.js';
 import { QueueWaiterList, type QueueWaiterNode } from './internal/queue-waiters.js';
 import {
@@ -310,22 +310,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    * on abort and `TimeoutError` past `timeout`.
    */
   join(options?: WaitOptions): Promise<void> {
-    if (options !== undefined) {
-      const error = checkWaitOptions(options);
-      if (error !== undefined) return Promise.reject(error);
-      if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    }
-    if (this.#unfinished === 0) return RESOLVED;
-    if (options?.timeout === 0) {
-      return Promise.reject(new TimeoutError(0, 'BoundedQueue join timed out after 0 ms'));
-    }
-    return new DeferredWait<void>(
-      this.#joins,
-      undefined,
-      'BoundedQueue join',
-      options?.signal,
-      options?.timeout,
-    ).promise;
+    const error = options === undefined ? undefined : checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    return waitUntilSettled(this.#joins, 'BoundedQueue join', options, this.#unfinished === 0);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClosedError, TimeoutError } from './errors.js';
+import { trackUnhandledRejections } from './internal/unhandled-rejections.test-support.js';
 import type { Job } from './job.js';
 import { JobScheduler } from './job-scheduler.js';
 
@@ -38,14 +39,7 @@ async function settledState(promise: Promise<unknown>) {
   return result === marker ? { status: 'pending' as const } : result;
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = trackUnhandledRejections();
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();

@@ -1,6 +1,6 @@
 import { ClosedError, TimeoutError } from './errors.js';
 import { clearTimer, setTimer, type TimerHandle } from './internal/clock.js';
-import { DeferredWait, type LeaveCause } from './internal/deferred-wait.js';
+import { DeferredWait, type LeaveCause, waitUntilSettled } from './internal/deferred-wait.js';
 import { QueueWaiterList } from './internal/queue-waiters.js';
 import {
   type JobFunction,
@@ -258,18 +258,7 @@ export class JobScheduler {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
-    if (this.#isIdle()) return Promise.resolve();
-    if (wait?.timeout === 0) {
-      return Promise.reject(new TimeoutError(0, 'JobScheduler wait timed out after 0 ms'));
-    }
-    return new DeferredWait<void>(
-      this.#idle,
-      undefined,
-      'JobScheduler wait',
-      wait?.signal,
-      wait?.timeout,
-    ).promise;
+    return waitUntilSettled(this.#idle, 'JobScheduler wait', wait, this.#isIdle());
   }
 
   /**

@@ -99,18 +99,7 @@ export const floor: Library = {
       },
     })),
 
-  jobs: () =>
-    timed(self, 'n tasks, await resolved', (n) => ({
-      async run() {
-        const tasks = new Array<Promise<void>>(n);
-        for (let i = 0; i < n; i++) {
-          tasks[i] = (async () => {
-            await RESOLVED;
-          })();
-        }
-        await Promise.all(tasks);
-      },
-    })),
+  jobs: (limit) => floor.run!(limit),
 
   pendingJobs: () => floor.waiters!(),
 

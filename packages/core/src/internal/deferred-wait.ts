@@ -3,6 +3,7 @@
 // wait) and sits in an intrusive list, so it leaves in O(1) and leaves no listener or timer.
 
 import { TimeoutError } from '../errors.js';
+import type { WaitOptions } from '../types.js';
 import { clearTimer, setTimer, type TimerHandle } from './clock.js';
 import type { QueueWaiterList, QueueWaiterNode } from './queue-waiters.js';
 
@@ -11,6 +12,24 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /** Why a wait ended without being settled by its owner. */
 export type LeaveCause = 'abort' | 'timeout';
+
+/**
+ * Waits in `list` until its owner settles it, unless `ready` already (options checked by the
+ * caller): an aborted signal rejects at once, `timeout: 0` rejects at once with TimeoutError.
+ */
+export function waitUntilSettled(
+  list: QueueWaiterList<DeferredWait<void>>,
+  what: string,
+  options: WaitOptions | undefined,
+  ready: boolean,
+): Promise<void> {
+  if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+  if (ready) return Promise.resolve();
+  if (options?.timeout === 0) {
+    return Promise.reject(new TimeoutError(0, `${what} timed out after 0 ms`));
+  }
+  return new DeferredWait<void>(list, undefined, what, options?.signal, options?.timeout).promise;
+}
 
 export class DeferredWait<V, P = undefined> implements QueueWaiterNode {
   prev: this | undefined = undefined;

@@ -76,9 +76,7 @@ describe('express demo: POST /jobs on a JobScheduler', () => {
     const { server, base } = await start(jobs);
     await post(base, '/jobs?ms=30000');
     await post(base, '/jobs?ms=30000');
-    const started = performance.now();
     await gracefulShutdown({ server, jobs, timeout: 100 });
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect(jobs.stats()).toMatchObject({ cancelled: 2, fulfilled: 0, active: 0 });
   });
 });

@@ -281,6 +281,40 @@ describe('pending limit: spawn waits (backpressure)', () => {
     expect(ran).toBe(false);
   });
 
+  it('a slot freed and the waiting spawn aborted in the same tick: the grant wins, the abort changes nothing', async () => {
+    const scheduler = new JobScheduler({ limit: 1, pendingLimit: 1 });
+    const g = gate();
+    await scheduler.spawn(() => g.promise);
+    const pending = await scheduler.spawn(() => 'b');
+    const controller = new AbortController();
+    const waiting = scheduler.spawn(() => 'c', { signal: controller.signal });
+    pending.cancel(); // frees the pending slot synchronously: `waiting` is accepted here
+    controller.abort(new Error('too late'));
+    const job = await waiting;
+    expect(job.status).toBe('pending');
+    expect(scheduler.stats()).toMatchObject({ aborted: 0, waiting: 0, pending: 1 });
+    g.open();
+    await expect(job.result()).resolves.toBe('c');
+  });
+
+  it('the spawn aborted first, then the slot freed in the same tick: the next waiter gets it', async () => {
+    const scheduler = new JobScheduler({ limit: 1, pendingLimit: 1 });
+    const g = gate();
+    await scheduler.spawn(() => g.promise);
+    const pending = await scheduler.spawn(() => 'b');
+    const controller = new AbortController();
+    const first = scheduler.spawn(() => 'c', { signal: controller.signal });
+    const second = scheduler.spawn(() => 'd');
+    const reason = new Error('left');
+    controller.abort(reason);
+    pending.cancel();
+    await expect(first).rejects.toBe(reason);
+    const job = await second;
+    g.open();
+    await expect(job.result()).resolves.toBe('d');
+    expect(scheduler.stats()).toMatchObject({ aborted: 1, spawned: 3, cancelled: 1, fulfilled: 2 });
+  });
+
   it('an already-aborted signal rejects without touching state, even with free slots', async () => {
     const scheduler = new JobScheduler({ limit: 1 });
     const reason = new Error('gone');
@@ -669,6 +703,22 @@ describe('cancel(reason): pending vs active', () => {
     second.cancel();
     await second.result();
     expect(aborted).toBe(true);
+  });
+
+  it('a function without parameters gets no signal: cancel cannot stop it, it ends fulfilled', async () => {
+    const scheduler = new JobScheduler({ limit: 1 });
+    const g = gate<number>();
+    let args: number | undefined;
+    const job = await scheduler.spawn(function (this: unknown) {
+      // biome-ignore lint/complexity/noArguments: what the job function is called with
+      args = arguments.length;
+      return g.promise;
+    });
+    job.cancel();
+    g.open(1);
+    await expect(job.result()).resolves.toBe(1);
+    expect(args).toBe(0);
+    expect(job.status).toBe('fulfilled');
   });
 
   it('settled: cancel does nothing', async () => {

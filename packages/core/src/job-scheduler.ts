@@ -65,7 +65,7 @@ export interface JobSchedulerStats {
   aborted: number;
 }
 
-export const DEFAULT_PENDING_LIMIT = 10_000;
+const DEFAULT_PENDING_LIMIT = 10_000;
 
 type AnyJob = ScheduledJob<unknown>;
 type SpawnWait = DeferredWait<Job<unknown>, AnyJob>;
@@ -266,7 +266,8 @@ export class JobScheduler {
    * `ClosedError`. Jobs already accepted, active and pending, run to the end; with `timeout`,
    * those left when it runs out are cancelled (pending ones never start, active ones see
    * their signal abort with a `ClosedError`). Resolves once every job has settled and every
-   * unclaimed failure has gone to `onError`. A second call returns the same promise.
+   * unclaimed failure has gone to `onError`. A second call returns the same promise (its options
+   * are ignored). A job that awaits its own scheduler's `close()` or `wait()` never ends.
    */
   close(options?: { timeout?: number }): Promise<void> {
     let timeout: number | undefined;

@@ -123,15 +123,17 @@ describe('limit (aiojobs test_scheduler_concurrency_limit)', () => {
     expect(scheduler.stats()).toMatchObject({ active: 0, pending: 0, maxActive: 2, maxPending: 2 });
   });
 
-  it('a job that starts at once runs synchronously inside spawn, in order', async () => {
+  it('a job with a free slot takes it at the call and starts a microtask later (never sometimes synchronous)', async () => {
     const scheduler = new JobScheduler({ limit: 1 });
     const seen: string[] = [];
     const spawned = scheduler.spawn(() => {
       seen.push('job');
     });
+    expect(scheduler.active).toBe(1);
     seen.push('after spawn');
-    await spawned;
-    expect(seen).toEqual(['job', 'after spawn']);
+    const job = await spawned;
+    expect(seen).toEqual(['after spawn', 'job']);
+    await job.result();
   });
 
   it('a function that throws synchronously is a rejected job, not a rejected spawn', async () => {
@@ -551,6 +553,7 @@ describe('errors: whoever awaits result() owns them; otherwise onError, exactly 
       throw boom;
     });
     await tick();
+    await tick();
     expect(onError).toHaveBeenCalledTimes(1);
     expect(onError).toHaveBeenCalledWith(boom, job);
     // Asking afterwards still tells the truth, but onError is not called again.
@@ -688,21 +691,25 @@ describe('cancel(reason): pending vs active', () => {
     g.open();
   });
 
-  it('a job granted a slot but not yet called sees its signal already aborted', async () => {
+  it('a job granted a slot but not called yet never starts when cancelled, and frees the slot', async () => {
     const scheduler = new JobScheduler({ limit: 1 });
     const g = gate();
     const first = await scheduler.spawn(() => g.promise);
-    let aborted: boolean | undefined;
-    const second = await scheduler.spawn((signal) => {
-      aborted = signal.aborted;
+    let ran = false;
+    const second = await scheduler.spawn(() => {
+      ran = true;
     });
     g.open();
     await first.result();
     // The slot went to `second` synchronously; its function runs a microtask later.
     expect(second.status).toBe('active');
-    second.cancel();
-    await second.result();
-    expect(aborted).toBe(true);
+    const reason = new Error('changed my mind');
+    second.cancel(reason);
+    await expect(second.result()).rejects.toBe(reason);
+    expect(second.status).toBe('cancelled');
+    expect(ran).toBe(false);
+    expect(scheduler.active).toBe(0);
+    expect(scheduler.stats()).toMatchObject({ cancelled: 1, fulfilled: 1 });
   });
 
   it('a function without parameters gets no signal: cancel cannot stop it, it ends fulfilled', async () => {

@@ -191,8 +191,8 @@ export class JobScheduler {
   }
 
   /**
-   * Accepts `fn` as a job and resolves the `Job`: it starts now if fewer than `limit` run,
-   * else it is pending. While `pendingLimit` jobs are pending, waits for a slot, in FIFO order
+   * Accepts `fn` as a job and resolves the `Job`: it is active at once (its slot taken at the
+   * call, `fn` called a microtask later) if fewer than `limit` run, else it is pending. While `pendingLimit` jobs are pending, waits for a slot, in FIFO order
    * (the backpressure); `signal` and `timeout` bound that wait only: once accepted, cancel the
    * job with `job.cancel()`. `fn` runs in the caller's async context and receives an
    * AbortSignal (when it declares a parameter) that aborts on `job.cancel()` or at the close
@@ -216,11 +216,14 @@ export class JobScheduler {
     const any = job as AnyJob;
     const nobodyAhead = this.#spawns.length === 0;
     if (nobodyAhead && this.#pending.length === 0 && this.#active < this.#limit) {
-      // A free slot: the function starts here, in the caller's frame.
+      // A free slot, taken now; the function starts a microtask later (never "sometimes
+      // synchronous", as Semaphore#run), from a reaction registered in the caller's context.
+      // The promise the caller gets is the one that starts it: no other allocation.
       this.#spawned++;
       this.#activate(any);
-      any.invoke();
-      return Promise.resolve(job);
+      const accepted = Promise.resolve(job);
+      (accepted as Promise<AnyJob>).then(startQueued);
+      return accepted;
     }
     // It will start later, from whoever frees a slot: the reaction registered here, now, runs
     // it in the caller's async context (not the releaser's).

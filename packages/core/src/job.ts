@@ -16,8 +16,9 @@ export interface Job<T> {
    */
   result(): Promise<T>;
   /**
-   * Pending: the job never starts, its status becomes `cancelled`, `result()` rejects with
-   * `reason`. Active: its signal aborts with `reason`. Settled: nothing. Idempotent.
+   * Pending, or active but its function not called yet (it is called a microtask after the
+   * grant): the job never starts, its status becomes `cancelled`, `result()` rejects with
+   * `reason`. Running: its signal aborts with `reason`. Settled: nothing. Idempotent.
    */
   cancel(reason?: unknown): void;
 }

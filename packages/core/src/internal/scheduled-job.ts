@@ -109,6 +109,12 @@ export class ScheduledJob<T> implements Job<T>, QueueWaiterNode {
     this.go = undefined;
     const host = this.host;
     const self = this as ScheduledJob<unknown>;
+    // Cancelled between its grant and this call (it starts a microtask after the grant): it
+    // never starts, and gives its slot back as a cancelled job.
+    if (this.cancelled) {
+      host.settle(self, false, this.cancelReason);
+      return;
+    }
     let result: T | PromiseLike<T>;
     try {
       // A function that declares no parameter cannot read the signal (arrow functions have no
@@ -146,8 +152,6 @@ export class ScheduledJob<T> implements Job<T>, QueueWaiterNode {
   #signal(): AbortSignal {
     const controller = new AbortController();
     this.controller = controller;
-    // Cancelled between its grant and this call (a queued start runs a microtask later).
-    if (this.cancelled) controller.abort(this.cancelReason);
     return controller.signal;
   }
 }

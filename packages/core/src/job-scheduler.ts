@@ -192,11 +192,11 @@ export class JobScheduler {
 
   /**
    * Accepts `fn` as a job and resolves the `Job`: it is active at once (its slot taken at the
-   * call, `fn` called a microtask later) if fewer than `limit` run, else it is pending. While `pendingLimit` jobs are pending, waits for a slot, in FIFO order
-   * (the backpressure); `signal` and `timeout` bound that wait only: once accepted, cancel the
-   * job with `job.cancel()`. `fn` runs in the caller's async context and receives an
-   * AbortSignal (when it declares a parameter) that aborts on `job.cancel()` or at the close
-   * timeout. Rejects with `ClosedError` once closed, `TimeoutError` past `timeout` (`0`: do not
+   * call, `fn` called a microtask later) if fewer than `limit` run, else it is pending. While
+   * `pendingLimit` jobs are pending, waits for a slot, in FIFO order (the backpressure);
+   * `signal` and `timeout` bound that wait only: once accepted, cancel the job with
+   * `job.cancel()`. `fn` runs in the caller's async context and receives an AbortSignal (when
+   * it declares a parameter) that aborts on `job.cancel()` or at the close timeout. Rejects with `ClosedError` once closed, `TimeoutError` past `timeout` (`0`: do not
    * wait), `signal.reason` on abort, and TypeError/RangeError for bad arguments.
    */
   spawn<T>(

@@ -196,8 +196,9 @@ export class JobScheduler {
    * `pendingLimit` jobs are pending, waits for a slot, in FIFO order (the backpressure);
    * `signal` and `timeout` bound that wait only: once accepted, cancel the job with
    * `job.cancel()`. `fn` runs in the caller's async context and receives an AbortSignal (when
-   * it declares a parameter) that aborts on `job.cancel()` or at the close timeout. Rejects with `ClosedError` once closed, `TimeoutError` past `timeout` (`0`: do not
-   * wait), `signal.reason` on abort, and TypeError/RangeError for bad arguments.
+   * it declares a parameter) that aborts on `job.cancel()` or at the close timeout. Rejects
+   * with `ClosedError` once closed, `TimeoutError` past `timeout` (`0`: do not wait),
+   * `signal.reason` on abort, and TypeError/RangeError for bad arguments.
    */
   spawn<T>(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,

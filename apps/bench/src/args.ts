@@ -20,8 +20,9 @@ export const USAGE = `Usage: pnpm --filter @sluice/bench bench [options]
 
   --quick          small sizes, 3 repetitions (under a minute); hides quadratic peers
   --smoke          tiny sizes, 1 repetition (for the smoke test)
-  --only <list>    comma-separated scenarios: 1..7, uncontended, handoff, run, cancel,
-                   heap, queue, trytake, http, or a case id such as handoff-limit-10
+  --only <list>    comma-separated scenarios: 1..9, uncontended, handoff, run, cancel,
+                   heap, queue, trytake, jobs, job-heap, http, or a case id such as
+                   handoff-limit-10
   --http           include the HTTP overhead scenario (default in full runs)
   --no-http        skip it
   --reps <n>       repetitions per case
@@ -116,6 +117,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       waiters: 100_000,
       queue: 200_000,
       tryTake: 1_000_000,
+      jobs: 100_000,
+      pendingJobs: 100_000,
     },
     quick: {
       reps: 3,
@@ -126,6 +129,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       waiters: 20_000,
       queue: 20_000,
       tryTake: 200_000,
+      jobs: 20_000,
+      pendingJobs: 20_000,
     },
     smoke: {
       reps: 1,
@@ -136,6 +141,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       waiters: 500,
       queue: 500,
       tryTake: 2_000,
+      jobs: 500,
+      pendingJobs: 500,
     },
   };
   const chosen = sizes[mode];

@@ -159,6 +159,22 @@ export function targets(cases: ReportCase[]): Target[] {
     measured: q?.vsFloor === undefined ? 'not run' : `${fmtRatio(q.vsFloor)} of the floor`,
     ok: q?.vsFloor === undefined ? undefined : q.vsFloor <= 2,
   });
+
+  beatPeers('jobs-limit-10', '8. spawn + complete small jobs, limit 10');
+  const jobHeap = find(cases, 'heap-per-pending-job', SLUICE);
+  const pQueueHeap = find(cases, 'heap-per-pending-job', 'p-queue');
+  list.push({
+    id: 'heap-per-pending-job',
+    goal: '9. memory per pending job at most p-queue’s',
+    measured:
+      jobHeap?.median === undefined || pQueueHeap?.median === undefined
+        ? 'not run'
+        : `${Math.round(jobHeap.median)} B vs ${Math.round(pQueueHeap.median)} B`,
+    ok:
+      jobHeap?.median === undefined || pQueueHeap?.median === undefined
+        ? undefined
+        : jobHeap.median <= pQueueHeap.median,
+  });
   return list;
 }
 

@@ -58,4 +58,7 @@ export interface Sizes {
   waiters: number;
   queue: number;
   tryTake: number;
+  /** JobScheduler spawn + complete, and the pending jobs weighed on the heap. */
+  jobs: number;
+  pendingJobs: number;
 }

@@ -1,5 +1,7 @@
+import type { JobScheduler } from '@sluice/core';
 import { concurrency, rateLimit, Semaphore } from '@sluice/express';
 import express, { type Express } from 'express';
+import { createJobScheduler, mountJobs } from './jobs.js';
 
 /** Longest simulated work a request may ask for. */
 const MAX_WORK_MS = 10_000;
@@ -21,11 +23,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ * - `POST /jobs?ms=N`: background work on a JobScheduler (see jobs.ts); its stats under `jobs`.
  */
-export function createApp(): Express {
+export function createApp(options: { jobs?: JobScheduler } = {}): Express {
   const app = express();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
   const work = new Semaphore(4, { maxWaiting: 8 });
+  const jobs = options.jobs ?? createJobScheduler();
+  mountJobs(app, jobs);
 
   app.get('/work', concurrency({ limit: work, timeout: 1000 }), async (req, res) => {
     const asked = Number(req.query.ms ?? 100);
@@ -41,7 +46,7 @@ export function createApp(): Express {
   });
 
   app.get('/stats', (_req, res) => {
-    res.json({ work: work.stats() });
+    res.json({ work: work.stats(), jobs: jobs.stats() });
   });
 
   return app;

@@ -1,9 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { createJobScheduler } from './jobs.js';
+import { gracefulShutdown } from './shutdown.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const server = http.createServer(createApp());
+const shutdownTimeout = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
+const jobs = createJobScheduler();
+const server = http.createServer(createApp({ jobs }));
 
 server.on('error', (error) => {
   console.error(error);
@@ -13,9 +17,19 @@ server.listen(port, '127.0.0.1', () => {
   console.log(`listening on ${(server.address() as AddressInfo).port}`);
 });
 
-function shutdown(): void {
-  server.close(); // finish what is in flight, accept nothing new
-  server.closeIdleConnections();
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down (background jobs get ${shutdownTimeout} ms)`);
+  // A job that ignores its abort signal must not keep the process alive forever.
+  setTimeout(() => {
+    console.error('shutdown took too long: exiting anyway');
+    process.exit(1);
+  }, shutdownTimeout + 5000).unref();
+  await gracefulShutdown({ server, jobs, timeout: shutdownTimeout });
+  console.log(`stopped: ${JSON.stringify(jobs.stats())}`);
+  process.exit(0);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

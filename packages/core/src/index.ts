@@ -17,6 +17,9 @@ export type {
   RejectedReason,
   ReleasedEvent,
 } from './events.js';
+export type { Job, JobStatus } from './job.js';
+export type { JobSchedulerOptions, JobSchedulerStats } from './job-scheduler.js';
+export { JobScheduler } from './job-scheduler.js';
 export type { KeyedSemaphoreOptions } from './keyed-semaphore.js';
 export { KeyedSemaphore } from './keyed-semaphore.js';
 export type { KeyedTokenBucketOptions } from './keyed-token-bucket.js';

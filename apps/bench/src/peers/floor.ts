@@ -99,6 +99,10 @@ export const floor: Library = {
       },
     })),
 
+  jobs: (limit) => floor.run!(limit),
+
+  pendingJobs: () => floor.waiters!(),
+
   tryTake: (mode) =>
     timed(self, 'sync call of a constant', (n) => {
       const call = mode === 'admit' ? admit : refuse;

@@ -9,7 +9,7 @@ import { pLimitLib } from './p-limit.js';
 import { pQueueLib } from './p-queue.js';
 import { sluice } from './sluice.js';
 
-export { sluiceLock } from './sluice.js';
+export { sluiceLock, sluiceSignalJobs } from './sluice.js';
 export { floor, sluice };
 
 /** The concurrency peers, in the order the tables list them. */
@@ -24,7 +24,7 @@ export const semaphorePeers: Library[] = [
 /** Every library whose version the report records. */
 export const allLibraries: Library[] = [sluice, ...semaphorePeers, limiterLib];
 
-export { limiterLib, pQueueLib };
+export { limiterLib, pLimitLib, pQueueLib };
 
 /** A row per library for one capability: its own mapping, or n/a with its reason. */
 export function entries<A extends unknown[]>(

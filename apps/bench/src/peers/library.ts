@@ -20,6 +20,10 @@ export interface Library {
   waiters?(): Entry;
   queue?(capacity: number): Entry;
   tryTake?(mode: TryTakeMode): Entry;
+  /** Spawn `n` small jobs at `limit` and wait until all are done (JobScheduler vs task queues). */
+  jobs?(limit: number): Entry;
+  /** Jobs accepted but not started (limit 1, the slot held), weighed on the heap. */
+  pendingJobs?(): Entry;
   /** Why a capability is missing: shown as n/a in its scenario. */
   missing?: Partial<Record<Capability, string>>;
 }
@@ -31,7 +35,9 @@ export type Capability =
   | 'cancel'
   | 'waiters'
   | 'queue'
-  | 'tryTake';
+  | 'tryTake'
+  | 'jobs'
+  | 'pendingJobs';
 
 export function na(library: Pick<Library, 'name' | 'role'>, reason: string): Entry {
   return { library: library.name, role: library.role, api: '—', na: reason };

@@ -40,6 +40,10 @@ export const pLimitLib: Library = {
       };
     }),
 
+  // Its jobs are its run-wrapper calls: the same loops as `run` and `waiters`.
+  jobs: (limit) => pLimitLib.run!(limit),
+  pendingJobs: () => pLimitLib.waiters!(),
+
   missing: {
     uncontended: 'no acquire/release (only limit(fn))',
     handoff: 'no acquire/release (only limit(fn))',

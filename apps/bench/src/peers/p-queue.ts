@@ -97,6 +97,10 @@ export const pQueueLib: Library = {
       };
     }),
 
+  // `queue.add(fn)` is p-queue's job: the same loops as `run` and `waiters`.
+  jobs: (limit) => pQueueLib.run!(limit),
+  pendingJobs: () => pQueueLib.waiters!(),
+
   missing: {
     uncontended: 'no acquire/release (only add(fn))',
     handoff: 'no acquire/release (only add(fn))',

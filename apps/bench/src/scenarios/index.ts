@@ -3,10 +3,12 @@ import {
   entries,
   floor,
   limiterLib,
+  pLimitLib,
   pQueueLib,
   semaphorePeers,
   sluice,
   sluiceLock,
+  sluiceSignalJobs,
 } from '../peers/index.js';
 import type { Case, Sizes } from '../types.js';
 
@@ -19,6 +21,8 @@ export const SCENARIOS: Record<number, string> = {
   5: 'heap',
   6: 'queue',
   7: 'trytake',
+  8: 'jobs',
+  9: 'job-heap',
 };
 
 const warm = (n: number): number => Math.max(100, Math.floor(n / 10));
@@ -123,6 +127,28 @@ export function buildCases(sizes: Sizes): Case[] {
       entries: entries([floor, sluice, limiterLib], 'tryTake', mode),
     });
   }
+
+  cases.push({
+    scenario: 8,
+    id: 'jobs-limit-10',
+    title: 'Background jobs: spawn n small jobs, wait until all are done',
+    variant: 'limit 10',
+    metric: 'time',
+    n: sizes.jobs,
+    warmupN: warm(sizes.jobs),
+    entries: [...entries([floor, sluice, pLimitLib, pQueueLib], 'jobs', 10), sluiceSignalJobs(10)],
+  });
+
+  cases.push({
+    scenario: 9,
+    id: 'heap-per-pending-job',
+    title: 'Heap bytes per pending job',
+    variant: `${sizes.pendingJobs.toLocaleString('en-US')} jobs`,
+    metric: 'heap',
+    n: sizes.pendingJobs,
+    warmupN: warm(sizes.pendingJobs),
+    entries: entries([floor, sluice, pLimitLib, pQueueLib], 'pendingJobs'),
+  });
 
   return cases;
 }

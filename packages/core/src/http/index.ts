@@ -221,6 +221,8 @@ export function concurrencyHeaders(
 }
 
 export type { ConcurrencySettings, RateLimitSettings, SettingsContext } from './options.js';
+export type { ClassifyOutcome, OutcomeClass, RequestOutcome } from './outcome.js';
+export { classifyOutcome, isAdaptivePermit, returnUnused, settlePermit } from './outcome.js';
 export {
   assertOptionsObject,
   assertPolicyName,

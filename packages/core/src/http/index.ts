@@ -221,8 +221,6 @@ export function concurrencyHeaders(
 }
 
 export type { ConcurrencySettings, RateLimitSettings, SettingsContext } from './options.js';
-export type { ClassifyOutcome, OutcomeClass, RequestOutcome } from './outcome.js';
-export { classifyOutcome, isAdaptivePermit, returnUnused, settlePermit } from './outcome.js';
 export {
   assertOptionsObject,
   assertPolicyName,
@@ -237,3 +235,5 @@ export {
   resolveConcurrencySettings,
   resolveRateLimitSettings,
 } from './options.js';
+export type { ClassifyOutcome, OutcomeClass, RequestOutcome } from './outcome.js';
+export { classifyOutcome, isAdaptivePermit, returnUnused, settlePermit } from './outcome.js';

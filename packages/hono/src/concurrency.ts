@@ -18,7 +18,6 @@ import { makeGate } from './internal/gate.js';
 import {
   callWhenSent,
   clientGone,
-  clientLeftNode,
   ensureHeaders,
   isThenable,
   prepareHeaders,
@@ -194,7 +193,9 @@ export function concurrency<E extends Env = any>(
         {
           status: thrown === undefined ? c.res.status : 500,
           error,
-          clientLeft: clientLeft ?? clientLeftNode(c),
+          // On @hono/node-server the request's signal aborts (for good) when the response
+          // closed before it finished: the client left.
+          clientLeft: clientLeft ?? c.req.raw.signal.aborted,
         },
         classify,
       );

@@ -28,8 +28,8 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
  * Calls `done` once the response now in `c.res` is over: its body was read to the end, failed,
  * or was cancelled, or the client went away (the body would never be read). Call it after
  * `await next()`, so the permit is held for the whole handler too. `done` learns whether the
- * client left first: `true` or `false` from the stream, nothing from Node's 'close' (read
- * `clientLeftNode` then: passing it would cost a closure per request).
+ * client left first: `true` or `false` from the stream, nothing from Node's 'close' (then the
+ * request's signal tells: passing it would cost a closure per request).
  *
  * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
  * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
@@ -64,14 +64,6 @@ export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): 
     finish(false);
     throw error;
   }
-}
-
-/** On @hono/node-server: true when the Node response closed before it finished (client left). */
-export function clientLeftNode(c: Context): boolean {
-  const outgoing = nodeOutgoing(c.env) as
-    | (NodeOutgoing & { writableFinished?: boolean })
-    | undefined;
-  return outgoing !== undefined && outgoing.closed && outgoing.writableFinished === false;
 }
 
 /**

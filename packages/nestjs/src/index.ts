@@ -1,11 +1,14 @@
 export * from '@sluice/core';
 export type {
+  ClassifyOutcome,
+  OutcomeClass,
   ProblemDetails,
   RateLimitPolicy,
   RateLimitState,
   Rejection,
   RejectionReason,
   RejectionScope,
+  RequestOutcome,
 } from '@sluice/core/http';
 export { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
 export { Concurrency, SkipConcurrency } from './concurrency.decorator.js';

@@ -11,6 +11,7 @@ export type {
   RejectionScope,
   RequestOutcome,
 } from '@sluice/core/http';
+export { classifyOutcome } from '@sluice/core/http';
 export type {
   ConcurrencyEnv,
   ConcurrencyMiddleware,

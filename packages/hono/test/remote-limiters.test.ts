@@ -179,7 +179,7 @@ describe('concurrency({ limit }) with a Limiter that has no tryAcquire', () => {
     expect(seen.handled).toBe(0);
   });
 
-  it('a remote KeyedLimiter: per-client limits, 429 for the saturated client', async () => {
+  it('a remote KeyedLimiter: per-client limits, 429 for the saturated client, 503 if unavailable', async () => {
     const limiter = new RemoteKeyedLimiter(1, { delayMs: 20 });
     const gate = deferred();
     const { app } = recordingApp(
@@ -194,5 +194,8 @@ describe('concurrency({ limit }) with a Limiter that has no tryAcquire', () => {
     expect((await first).status).toBe(200);
     expect((await get('/', { 'x-client': 'b' })).status).toBe(200);
     await vi.waitFor(() => expect(limiter.inner.size).toBe(0));
+    // The store being down is the server's state: 503 even for a per-client limit.
+    limiter.fail = new UnavailableError();
+    expectProblem(await get('/', { 'x-client': 'a' }), 503, 'unavailable');
   });
 });

@@ -245,7 +245,7 @@ describe.each(platforms)('remote and adaptive limiters on %s', (platform) => {
       expect(answer.headers.get('retry-after')).toBe('3');
     });
 
-    it('a remote KeyedLimiter: 429 for the saturated client, 200 for another', async () => {
+    it('a remote KeyedLimiter: 429 for the saturated client, 200 for another, 503 if unavailable', async () => {
       const limiter = new RemoteKeyedLimiter(1, { delayMs: 20 });
       const url = await app({
         concurrency: { keyed: { limit: limiter, key: (req) => req.headers['x-client'] } },
@@ -259,6 +259,13 @@ describe.each(platforms)('remote and adaptive limiters on %s', (platform) => {
       expect((await first).status).toBe(200);
       expect((await get(`${url}/keyed`, { headers: { 'x-client': 'b' } })).status).toBe(200);
       await until(() => limiter.inner.size === 0, 3000, 'no key left');
+      // The store being down is the server's state: 503 even for a per-client limit.
+      limiter.fail = new UnavailableError();
+      expectProblem(
+        await get(`${url}/keyed`, { headers: { 'x-client': 'a' } }),
+        503,
+        'unavailable',
+      );
     });
   });
 

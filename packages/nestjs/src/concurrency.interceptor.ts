@@ -9,7 +9,12 @@ import { Reflector } from '@nestjs/core';
 import type { Permit } from '@sluice/core';
 import type { Rejection } from '@sluice/core/http';
 import { defer, finalize, from, mergeMap, type Observable, tap } from 'rxjs';
-import { acquirePermits, ClientGoneError, settleAll } from './internal/admission.js';
+import {
+  acquirePermits,
+  ClassifiedPermit,
+  ClientGoneError,
+  settleAll,
+} from './internal/admission.js';
 import { clientAddress, isClosed, rawResponse, setHeaders } from './internal/http.js';
 import type { ResolvedConcurrency } from './internal/policies.js';
 import { answerRejection, ClientClosedRequestException } from './internal/reject.js';
@@ -98,16 +103,15 @@ export class ConcurrencyInterceptor implements NestInterceptor {
       error: failure,
       clientLeft: controller.signal.aborted,
     });
+    const noteFailure = (error: unknown): void => {
+      failure = error;
+    };
     return defer(() => from(admit())).pipe(
-      mergeMap(() =>
-        next.handle().pipe(
-          tap({
-            error: (error: unknown) => {
-              failure = error;
-            },
-          }),
-        ),
-      ),
+      mergeMap(() => {
+        const handled = next.handle();
+        // Only an adaptive limit needs to know how the handler ended.
+        return held.some(isClassified) ? handled.pipe(tap({ error: noteFailure })) : handled;
+      }),
       finalize(() => settleAll(held, outcome)),
     );
   }
@@ -138,4 +142,8 @@ export class ConcurrencyInterceptor implements NestInterceptor {
   ): Promise<never> {
     return answerRejection(context, rejection, policy.options.onRejected);
   }
+}
+
+function isClassified(permit: Permit): boolean {
+  return permit instanceof ClassifiedPermit;
 }

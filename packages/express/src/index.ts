@@ -1,10 +1,14 @@
 export * from '@sluice/core';
 export type {
+  ClassifyOutcome,
+  OutcomeClass,
   ProblemDetails,
   Rejection,
   RejectionReason,
   RejectionScope,
+  RequestOutcome,
 } from '@sluice/core/http';
+export { classifyOutcome } from '@sluice/core/http';
 export type {
   ConcurrencyMiddleware,
   ConcurrencyOptions,

@@ -106,11 +106,11 @@ export class EventHub {
     );
   }
 
-  /** A waiter served: reports its wait, then times it as a permit. */
-  served(waiter: Timed, weight: number, key: unknown): void {
+  /** A waiter served: reports its wait and starts timing its permit (the same object or not). */
+  served(waiter: Timed, permit: Timed, weight: number, key: unknown): void {
     const now = this.now();
     const waitedMs = this.#elapsed(waiter, now);
-    waiter.at = now;
+    permit.at = now;
     this.emit(
       this.keyed
         ? { type: 'acquired', weight, waitedMs, key }

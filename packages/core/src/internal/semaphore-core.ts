@@ -452,7 +452,7 @@ export class SemaphoreCore {
       const resolve = node.resolve!;
       node.resolve = null;
       resolve(node);
-      if (this.events !== null) this.events.served(node, node.weight, this.key);
+      if (this.events !== null) this.events.served(node, node, node.weight, this.key);
     }
   }
 

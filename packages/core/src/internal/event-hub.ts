@@ -20,8 +20,11 @@ interface Subscription {
 
 /** Something the hub can time: a permit (since its grant) or a waiter (since it queued). */
 export interface Timed {
-  /** Clock time it was granted or queued, recorded only while somebody listens. */
-  at: number | undefined;
+  /**
+   * Clock time it was granted or queued. Set only while somebody listens; absent otherwise, so
+   * objects made with no listener carry no field for it.
+   */
+  at?: number | undefined;
 }
 
 const NONE: readonly Subscription[] = [];

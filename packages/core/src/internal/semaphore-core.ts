@@ -37,8 +37,11 @@ type Resolve = (value: Permit | PromiseLike<Permit>) => void;
 export class Grant implements Permit {
   core: SemaphoreCore | null;
   readonly weight: number;
-  /** Clock time of the grant (of the enqueue, while waiting); taken only while somebody listens. */
-  at: number | undefined = undefined;
+  /**
+   * Clock time of the grant (of the enqueue, while waiting), added only while somebody listens:
+   * declared, not defined, so a permit or waiter made with no listener has no such field.
+   */
+  declare at?: number;
 
   constructor(core: SemaphoreCore, weight: number) {
     this.core = core;
@@ -80,7 +83,6 @@ function newWaiter(core: SemaphoreCore, weight: number): Waiter {
     __proto__: Grant.prototype,
     core,
     weight,
-    at: undefined,
     slot: 0,
     resolve: null,
     wait: null,
@@ -433,7 +435,7 @@ export class SemaphoreCore {
   /** Called once per Grant, by its release(); `permit` (the Grant) times the hold for listeners. */
   release(weight: number, permit?: Grant): void {
     this.inUse -= weight;
-    if (this.events !== null) this.events.released(permit ?? { at: undefined }, weight, this.key);
+    if (this.events !== null) this.events.released(permit ?? {}, weight, this.key);
     if (this.queue.size !== 0) this.drain();
     else if (this.inUse === 0) this.becameIdle();
   }

@@ -28,8 +28,8 @@ export interface Waiter {
   readonly need: number;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
-  /** When it queued: added only while somebody listens (no field otherwise). */
-  at?: number;
+  /** When it queued; taken only while somebody listens. */
+  at: number | undefined;
   group: SignalGroup | undefined;
   prev: Waiter | undefined;
   next: Waiter | undefined;
@@ -200,6 +200,7 @@ export class BucketCore implements Scheduled {
         need,
         resolve,
         reject,
+        at: undefined,
         group: undefined,
         prev: this.#tail,
         next: undefined,

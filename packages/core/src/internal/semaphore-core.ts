@@ -38,8 +38,10 @@ export class Grant implements Permit {
   core: SemaphoreCore | null;
   readonly weight: number;
   /**
-   * Clock time of the grant (of the enqueue, while waiting), added only while somebody listens:
-   * declared, not defined, so a permit or waiter made with no listener has no such field.
+   * Clock time of the grant (of the enqueue, while waiting). Only the permits and waiters made
+   * while somebody listens have this field (TimedGrant, newTimedWaiter): the others weigh what
+   * they did before events existed. It is a real field there, not one added later: adding a
+   * property to a long-lived (old-generation) waiter costs an out-of-object store per event.
    */
   declare at?: number;
 
@@ -65,6 +67,11 @@ export class Grant implements Permit {
   }
 }
 
+/** A permit granted at once while somebody listens: a Grant with room for its grant time. */
+class TimedGrant extends Grant {
+  override at: number | undefined = undefined;
+}
+
 /**
  * A queued acquire, and once granted the permit itself. States, without a state field:
  * waiting <=> `resolve !== null`; `core` is null once it left the queue unserved (aborted,
@@ -79,6 +86,7 @@ export interface Waiter extends Grant {
 // The only place a Waiter is made: one allocation site, one shape (see the top comment).
 // `__proto__` in a literal sets the prototype at creation, keeping the object fast.
 function newWaiter(core: SemaphoreCore, weight: number): Waiter {
+  if (core.events !== null) return newTimedWaiter(core, weight);
   return {
     __proto__: Grant.prototype,
     core,
@@ -86,6 +94,19 @@ function newWaiter(core: SemaphoreCore, weight: number): Waiter {
     slot: 0,
     resolve: null,
     wait: null,
+  } as unknown as Waiter;
+}
+
+// While somebody listens: a second site and shape, with the enqueue (then grant) time.
+function newTimedWaiter(core: SemaphoreCore, weight: number): Waiter {
+  return {
+    __proto__: Grant.prototype,
+    core,
+    weight,
+    slot: 0,
+    resolve: null,
+    wait: null,
+    at: undefined,
   } as unknown as Waiter;
 }
 
@@ -427,8 +448,9 @@ export class SemaphoreCore {
     this.inUse = inUse;
     this.acquired++;
     if (inUse > this.maxInUse) this.maxInUse = inUse;
-    const grant = new Grant(this, weight);
-    if (this.events !== null) this.events.acquired(grant, weight, this.key);
+    if (this.events === null) return new Grant(this, weight);
+    const grant = new TimedGrant(this, weight);
+    this.events.acquired(grant, weight, this.key);
     return grant;
   }
 

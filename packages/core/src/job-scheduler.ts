@@ -1,6 +1,8 @@
 import { ClosedError, TimeoutError } from './errors.js';
-import { clearTimer, setTimer, type TimerHandle } from './internal/clock.js';
+import type { LimiterListener } from './events.js';
+import { clearTimer, defaultNow, setTimer, type TimerHandle } from './internal/clock.js';
 import { DeferredWait, type LeaveCause, waitUntilSettled } from './internal/deferred-wait.js';
+import { EventHub } from './internal/event-hub.js';
 import { QueueWaiterList } from './internal/queue-waiters.js';
 import {
   type JobFunction,
@@ -115,6 +117,9 @@ export class JobScheduler {
   readonly #spawns = new QueueWaiterList<SpawnWait>();
   readonly #idle = new QueueWaiterList<IdleWait>();
   #active = 0;
+  #hub: EventHub | undefined;
+  /** The hub while somebody listens, else null: one null check per event point. */
+  #events: EventHub | null = null;
   #closed = false;
   #closing: Promise<void> | undefined = undefined;
   #closeResolve: (() => void) | undefined = undefined;
@@ -137,9 +142,15 @@ export class JobScheduler {
     settle: (job, ok, outcome) => this.#settle(job, ok, outcome),
     unclaimed: (job) => this.#addUnclaimed(job),
   };
-  readonly #onSpawnLeave = (_wait: SpawnWait, cause: LeaveCause): void => {
+  readonly #onSpawnLeave = (wait: SpawnWait, cause: LeaveCause): void => {
     if (cause === 'timeout') this.#timedOut++;
     else this.#aborted++;
+    this.#events?.left(
+      wait.payload,
+      cause === 'timeout' ? 'queue_timeout' : 'aborted',
+      1,
+      undefined,
+    );
     this.#checkIdle();
   };
 
@@ -211,8 +222,14 @@ export class JobScheduler {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (wait?.signal?.aborted) return Promise.reject(wait.signal.reason);
-    if (this.#closed) return Promise.reject(closedError());
+    if (wait?.signal?.aborted) {
+      this.#events?.refused('aborted', 1, undefined);
+      return Promise.reject(wait.signal.reason);
+    }
+    if (this.#closed) {
+      this.#events?.refused('closed', 1, undefined);
+      return Promise.reject(closedError());
+    }
     const job = new ScheduledJob<T>(this.#host, fn as JobFunction<T>);
     const any = job as AnyJob;
     const nobodyAhead = this.#spawns.length === 0;
@@ -221,7 +238,7 @@ export class JobScheduler {
       // synchronous", as Semaphore#run), from a reaction registered in the caller's context.
       // The promise the caller gets is the one that starts it: no other allocation.
       this.#spawned++;
-      this.#activate(any);
+      this.#activate(any, false);
       const accepted = Promise.resolve(job);
       (accepted as Promise<AnyJob>).then(startQueued);
       return accepted;
@@ -234,9 +251,11 @@ export class JobScheduler {
     if (nobodyAhead && this.#pending.length < this.#pendingLimit) {
       this.#spawned++;
       this.#enqueue(any);
+      this.#events?.queued(any, 1, undefined);
       return Promise.resolve(job);
     }
     if (wait?.timeout === 0) {
+      this.#events?.refused('queue_timeout', 1, undefined);
       return Promise.reject(new TimeoutError(0, 'JobScheduler spawn timed out after 0 ms'));
     }
     const node: SpawnWait = new DeferredWait<Job<unknown>, AnyJob>(
@@ -247,6 +266,8 @@ export class JobScheduler {
       wait?.timeout,
       this.#onSpawnLeave,
     );
+    // Waiting for a pending slot is queueing too: the wait is timed from here.
+    this.#events?.queued(any, 1, undefined);
     return node.promise as Promise<Job<T>>;
   }
 
@@ -288,6 +309,7 @@ export class JobScheduler {
       this.#closeResolve = resolve;
     });
     for (let wait = this.#spawns.head; wait !== undefined; wait = this.#spawns.head) {
+      this.#events?.left(wait.payload, 'closed', 1, undefined);
       wait.fail(closedError());
     }
     if (timeout !== undefined && !this.#isIdle()) {
@@ -305,6 +327,21 @@ export class JobScheduler {
     }
     this.#checkIdle();
     return this.#closing;
+  }
+
+  /**
+   * Call `listener` with every event until the returned function is called (idempotent): a job
+   * `queued` (pending, or its spawn waits for a pending slot), `acquired` when it takes a run
+   * slot (`waitedMs`: its time queued), `released` when it settles (`heldMs`: its run time),
+   * `rejected` for a spawn refused or given up (`closed`, `aborted`, `queue_timeout`) and for a
+   * pending job cancelled (`aborted`, or `closed` by the close timeout). Weights are 1. A
+   * listener that throws is reported (`reportError`, else `console.error`) and changes nothing.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    this.#hub ??= new EventHub(defaultNow, false, (hub) => {
+      this.#events = hub;
+    });
+    return this.#hub.subscribe(listener as LimiterListener<unknown>);
   }
 
   stats(): JobSchedulerStats {
@@ -331,6 +368,7 @@ export class JobScheduler {
   #cancelPending(job: AnyJob): void {
     this.#pending.remove(job);
     this.#cancelled++;
+    this.#events?.left(job, this.#closed ? 'closed' : 'aborted', 1, undefined);
     // A pending slot is free: the head waiting spawn may enter.
     this.#pump();
   }
@@ -338,6 +376,7 @@ export class JobScheduler {
   #settle(job: AnyJob, ok: boolean, outcome: unknown): void {
     this.#running.remove(job);
     this.#active--;
+    this.#events?.released(job, 1, undefined);
     if (ok) {
       this.#fulfilled++;
       job.finish('fulfilled', outcome);
@@ -364,7 +403,12 @@ export class JobScheduler {
 
   // --- internals ---
 
-  #activate(job: AnyJob): void {
+  /** Takes a run slot for `job`; `waited`: it was pending or its spawn waited (it queued). */
+  #activate(job: AnyJob, waited: boolean): void {
+    if (this.#events !== null) {
+      if (waited) this.#events.served(job, job, 1, undefined);
+      else this.#events.acquired(job, 1, undefined);
+    }
     job.state = 'active';
     this.#running.push(job);
     const active = ++this.#active;
@@ -382,7 +426,7 @@ export class JobScheduler {
       if (this.#active < this.#limit) {
         const head = this.#pending.shift();
         if (head !== undefined) {
-          this.#activate(head);
+          this.#activate(head, true);
           (head.go as (job: AnyJob) => void)(head);
           continue;
         }
@@ -392,7 +436,7 @@ export class JobScheduler {
       const job = wait.payload;
       if (this.#active < this.#limit) {
         this.#spawned++;
-        this.#activate(job);
+        this.#activate(job, true);
         (job.go as (job: AnyJob) => void)(job);
       } else if (this.#pending.length < this.#pendingLimit) {
         this.#spawned++;

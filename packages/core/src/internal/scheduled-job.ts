@@ -48,6 +48,8 @@ export class ScheduledJob<T> implements Job<T>, QueueWaiterNode {
   outcome: unknown = undefined;
   /** True once someone called result(), or once onError had the error. */
   claimed = false;
+  /** When it queued or took its slot: kept only while the scheduler has a listener (events). */
+  at: number | undefined = undefined;
   #deferred:
     | { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
     | undefined = undefined;

@@ -20,8 +20,9 @@ export const USAGE = `Usage: pnpm --filter @sluice/bench bench [options]
 
   --quick          small sizes, 3 repetitions (under a minute); hides quadratic peers
   --smoke          tiny sizes, 1 repetition (for the smoke test)
-  --only <list>    comma-separated scenarios: 1..7, uncontended, handoff, run, cancel,
-                   heap, queue, trytake, http, or a case id such as handoff-limit-10
+  --only <list>    comma-separated scenarios: 1..9, uncontended, handoff, run, cancel,
+                   heap, queue, trytake, run-uncontended, burst, http, or a case id such
+                   as handoff-limit-10
   --http           include the HTTP overhead scenario (default in full runs)
   --no-http        skip it
   --reps <n>       repetitions per case
@@ -112,6 +113,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       uncontended: 1_000_000,
       handoff: 100_000,
       run: 100_000,
+      runUncontended: 1_000_000,
+      burst: 1_000_000,
       cancel: [50_000, 100_000],
       waiters: 100_000,
       queue: 200_000,
@@ -122,6 +125,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       uncontended: 200_000,
       handoff: 20_000,
       run: 20_000,
+      runUncontended: 200_000,
+      burst: 200_000,
       cancel: [5_000, 10_000],
       waiters: 20_000,
       queue: 20_000,
@@ -132,6 +137,8 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       uncontended: 2_000,
       handoff: 500,
       run: 500,
+      runUncontended: 2_000,
+      burst: 2_000,
       cancel: [200, 400],
       waiters: 500,
       queue: 500,

@@ -2,7 +2,10 @@ import { shuffled } from '../harness.js';
 import {
   entries,
   floor,
+  idealRing,
+  idealRingPermit,
   limiterLib,
+  permitFloor,
   pQueueLib,
   semaphorePeers,
   sluice,
@@ -19,7 +22,12 @@ export const SCENARIOS: Record<number, string> = {
   5: 'heap',
   6: 'queue',
   7: 'trytake',
+  8: 'run-uncontended',
+  9: 'burst',
 };
+
+/** Scenario 9: how many tasks take turns on the one semaphore (so 3 wait at any time). */
+export const BURST_TASKS = 4;
 
 const warm = (n: number): number => Math.max(100, Math.floor(n / 10));
 
@@ -47,7 +55,10 @@ export function buildCases(sizes: Sizes): Case[] {
     metric: 'time',
     n: sizes.uncontended,
     warmupN: warm(sizes.uncontended),
-    entries: [...entries(everyone, 'uncontended'), sluiceLock.uncontended()],
+    entries: [
+      ...entries([floor, permitFloor, sluice, ...semaphorePeers], 'uncontended'),
+      sluiceLock.uncontended(),
+    ],
   });
 
   for (const limit of [1, 10, 100]) {
@@ -123,6 +134,28 @@ export function buildCases(sizes: Sizes): Case[] {
       entries: entries([floor, sluice, limiterLib], 'tryTake', mode),
     });
   }
+
+  cases.push({
+    scenario: 8,
+    id: 'run-uncontended',
+    title: 'run() or the peer’s wrapper, uncontended, limit 1, in sequence',
+    variant: 'limit 1',
+    metric: 'time',
+    n: sizes.runUncontended,
+    warmupN: warm(sizes.runUncontended),
+    entries: entries(everyone, 'runUncontended'),
+  });
+
+  cases.push({
+    scenario: 9,
+    id: `burst-${BURST_TASKS}`,
+    title: `Small bursts on one long-lived semaphore: ${BURST_TASKS} tasks loop acquire/release, limit 1`,
+    variant: `${BURST_TASKS} tasks`,
+    metric: 'time',
+    n: sizes.burst,
+    warmupN: warm(sizes.burst),
+    entries: entries([idealRing, idealRingPermit, sluice, ...semaphorePeers], 'burst', BURST_TASKS),
+  });
 
   return cases;
 }

@@ -6,7 +6,7 @@ export interface Args {
   mode: Mode;
   /** Scenario numbers, names or case ids; empty: all. `http` selects the HTTP scenario. */
   only: string[];
-  /** Run the HTTP overhead scenario (default: on in full runs, off in quick and smoke). */
+  /** Run the socket-level HTTP overhead scenario (default off: `pnpm bench:http` has it). */
   http: boolean;
   /** Where the JSON goes, relative to the current directory; default results/latest.json. */
   out: string | undefined;
@@ -23,8 +23,9 @@ export const USAGE = `Usage: pnpm --filter @sluice/bench bench [options]
   --only <list>    comma-separated scenarios: 1..9, uncontended, handoff, run, cancel,
                    heap, queue, trytake, run-uncontended, burst, http, or a case id such
                    as handoff-limit-10
-  --http           include the HTTP overhead scenario (default in full runs)
-  --no-http        skip it
+  --http           include the socket-level HTTP table (pnpm bench:http runs it with the
+                   in-process one)
+  --no-http        skip it (the default)
   --reps <n>       repetitions per case
   --out <file>     JSON output (default apps/bench/results/latest.json)
   --render <file>  print the markdown of an earlier JSON result; runs nothing
@@ -101,7 +102,8 @@ export function parseArgs(argv: readonly string[]): Args {
     }
   }
   const onlyHttp = args.only.some((s) => s.toLowerCase() === 'http');
-  args.http = http ?? (onlyHttp || (args.mode === 'full' && args.only.length === 0));
+  // The HTTP tables have their own command (`pnpm bench:http`); here only on request.
+  args.http = http ?? onlyHttp;
   return args;
 }
 

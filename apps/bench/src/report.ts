@@ -203,7 +203,10 @@ export function targets(cases: ReportCase[]): Target[] {
     ratioTarget(
       'queue-vs-floor',
       '6. BoundedQueue within 2× of the floor at capacity 1024',
-      pairedRatio(find(cases, 'queue-capacity-1024', SLUICE), find(cases, 'queue-capacity-1024', 'floor')),
+      pairedRatio(
+        find(cases, 'queue-capacity-1024', SLUICE),
+        find(cases, 'queue-capacity-1024', 'floor'),
+      ),
       { most: 2 },
       (m) => `${m} of the floor`,
     ),

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from '../args.js';
-import { environment, type Environment, versionOf } from '../env.js';
+import { type Environment, environment, versionOf } from '../env.js';
 import { runHttp } from '../http/driver.js';
 import type { HttpResult } from '../http/types.js';
 import { httpMarkdown, type Target, targetsMarkdown } from '../report.js';
@@ -65,7 +65,10 @@ export function parseHttpArgs(argv: readonly string[]): HttpArgs {
         args.mode = 'smoke';
         break;
       case '--only':
-        for (const name of take().split(',').map((s) => s.trim()).filter(Boolean)) {
+        for (const name of take()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
           if (!(INJECT_FRAMEWORKS as readonly string[]).includes(name)) {
             throw new Error(`--only takes ${INJECT_FRAMEWORKS.join(', ')}; got ${name}`);
           }
@@ -173,9 +176,7 @@ export async function runHttpBench(
       mode: args.mode,
       log,
       ...(frameworks ? { frameworks } : {}),
-      ...(args.mode === 'full'
-        ? { plan: { durationSeconds: 3, warmupSeconds: 1, reps: 3 } }
-        : {}),
+      ...(args.mode === 'full' ? { plan: { durationSeconds: 3, warmupSeconds: 1, reps: 3 } } : {}),
     });
   }
   report.environment.loadAverageAtEnd = environment().loadAverage;

@@ -20,7 +20,11 @@ export function injectTargets(result: InjectResult): Target[] {
     list.push({
       id: `http-concurrency-${f.framework}`,
       goal: `HTTP ${f.framework}: sluice concurrency adds at most ${CONCURRENCY_BUDGET_US} µs per request over ${noop?.name ?? 'the no-op'}`,
-      measured: over ? `${signedUs(over.median)} µs` : f.skipped ? `skipped: ${f.skipped}` : 'not run',
+      measured: over
+        ? `${signedUs(over.median)} µs`
+        : f.skipped
+          ? `skipped: ${f.skipped}`
+          : 'not run',
       ...(over ? { spread: fmtSpread(over, (x) => `${signedUs(x)} µs`) } : {}),
       ok: over === undefined ? undefined : over.median <= CONCURRENCY_BUDGET_US,
     });
@@ -30,15 +34,25 @@ export function injectTargets(result: InjectResult): Target[] {
     const speed =
       rl && peer
         ? paired(
-            { samples: metric === 'cpu' ? peer.samples.cpuUs : peer.samples.wallUs, rounds: peer.samples.rounds },
-            { samples: metric === 'cpu' ? rl.samples.cpuUs : rl.samples.wallUs, rounds: rl.samples.rounds },
+            {
+              samples: metric === 'cpu' ? peer.samples.cpuUs : peer.samples.wallUs,
+              rounds: peer.samples.rounds,
+            },
+            {
+              samples: metric === 'cpu' ? rl.samples.cpuUs : rl.samples.wallUs,
+              rounds: rl.samples.rounds,
+            },
             (x, y) => x / y,
           )
         : undefined;
     list.push({
       id: `http-ratelimit-${f.framework}`,
       goal: `HTTP ${f.framework}: sluice rateLimit at least 1.00× the throughput of ${peer?.name ?? 'the peer'}`,
-      measured: speed ? `${fmtRatio(speed.median)} of ${peer?.name}` : f.skipped ? 'skipped' : 'not run',
+      measured: speed
+        ? `${fmtRatio(speed.median)} of ${peer?.name}`
+        : f.skipped
+          ? 'skipped'
+          : 'not run',
       ...(speed ? { spread: fmtSpread(speed) } : {}),
       ok: speed === undefined ? undefined : speed.median >= 1,
     });
@@ -46,7 +60,7 @@ export function injectTargets(result: InjectResult): Target[] {
   return list;
 }
 
-function frameworkTable(f: InjectFramework, metric: InjectResult['metric']): string[] {
+function frameworkTable(f: InjectFramework): string[] {
   if (f.skipped) return [`| ${f.framework} | — | | | | | | | skipped: ${cell(f.skipped)} |`];
   return f.rows.map((r) => {
     const us = r.us ? `${fmtUs(r.us.median)} µs ±${fmtUs((r.us.p75 - r.us.p25) / 2)}` : '—';
@@ -56,7 +70,6 @@ function frameworkTable(f: InjectFramework, metric: InjectResult['metric']): str
     const x = (s: InjectRow['vsBare']) => (s ? fmtRatio(s.median) : '—');
     return `| ${f.framework} | ${cell(r.name)} | ${us} | ${other} | ${d(r.overBare)} | ${d(r.overNoop)} | ${x(r.vsBare)} | ${x(r.vsNoop)} | ${cell(r.note ?? '')} |`;
   });
-  void metric;
 }
 
 export function injectMarkdown(result: InjectResult): string[] {
@@ -76,6 +89,6 @@ export function injectMarkdown(result: InjectResult): string[] {
     '',
     `| framework | variant | µs/request | ${other} µs/request | +µs over bare | +µs over no-op | × bare | × no-op | note |`,
     '|---|---|--:|--:|--:|--:|--:|--:|---|',
-    ...result.frameworks.flatMap((f) => frameworkTable(f, result.metric)),
+    ...result.frameworks.flatMap((f) => frameworkTable(f)),
   ];
 }

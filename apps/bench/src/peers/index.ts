@@ -7,8 +7,8 @@ import { idealRing, idealRingPermit } from './ideal-ring.js';
 import type { Capability, Library } from './library.js';
 import { limiterLib } from './limiter.js';
 import { pLimitLib } from './p-limit.js';
-import { permitFloor } from './permit-floor.js';
 import { pQueueLib } from './p-queue.js';
+import { permitFloor } from './permit-floor.js';
 import { sluice } from './sluice.js';
 
 export { sluiceLock } from './sluice.js';

@@ -11,6 +11,8 @@ export interface Args {
   /** Where the JSON goes, relative to the current directory; default results/latest.json. */
   out: string | undefined;
   reps: number | undefined;
+  /** Time runs by process CPU time instead of wall-clock time. */
+  cpu: boolean;
   /** Print the markdown of an earlier JSON result and run nothing. */
   render: string | undefined;
   help: boolean;
@@ -27,6 +29,7 @@ export const USAGE = `Usage: pnpm --filter @sluice/bench bench [options]
                    in-process one)
   --no-http        skip it (the default)
   --reps <n>       repetitions per case
+  --cpu            time by process CPU time, not wall-clock (steadier on a shared machine)
   --out <file>     JSON output (default apps/bench/results/latest.json)
   --render <file>  print the markdown of an earlier JSON result; runs nothing
 `;
@@ -38,6 +41,7 @@ export function parseArgs(argv: readonly string[]): Args {
     http: false,
     out: undefined,
     reps: undefined,
+    cpu: false,
     render: undefined,
     help: false,
   };
@@ -77,6 +81,9 @@ export function parseArgs(argv: readonly string[]): Args {
         break;
       case '--no-http':
         http = false;
+        break;
+      case '--cpu':
+        args.cpu = true;
         break;
       case '--out':
         args.out = take();

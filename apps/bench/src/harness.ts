@@ -22,8 +22,13 @@ export interface CaseResult {
   rows: RowResult[];
 }
 
+/** Which clock times a run: wall-clock, or this process's CPU time (user + system, all threads). */
+export type Clock = 'wall' | 'cpu';
+
 export interface HarnessOptions {
   reps: number;
+  /** Default wall. CPU time is steadier on a shared machine (time other processes take is not counted). */
+  clock?: Clock;
   /** Stop repeating a row once its samples add up to this many ms (slow, quadratic peers). */
   rowBudgetMs: number;
   /** Called after each sample, e.g. for progress on stderr. */
@@ -103,15 +108,21 @@ interface Sample {
 }
 
 /** Runs one row once at size `n`: a prepared trial timed alone, or waiters weighed after GC. */
-export async function sample(entry: Entry, n: number): Promise<Sample> {
+export async function sample(entry: Entry, n: number, clock: Clock = 'wall'): Promise<Sample> {
   const probe = entry.probe;
   if (!probe) throw new Error(`${entry.library} has nothing to measure`);
   if (probe.kind === 'time') {
     const trial = await probe.prepare(n);
     gc();
+    const cpu = clock === 'cpu' ? process.cpuUsage() : undefined;
     const start = process.hrtime.bigint();
     await trial.run();
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    const wallNs = Number(process.hrtime.bigint() - start);
+    let ms = wallNs / 1e6;
+    if (cpu) {
+      const { user, system } = process.cpuUsage(cpu);
+      ms = (user + system) / 1000;
+    }
     const check = await trial.verify?.();
     return { value: ms, check };
   }
@@ -165,7 +176,7 @@ export async function runCase(c: Case, options: HarnessOptions): Promise<CaseRes
   for (let i = 0; i < rows.length; i++) {
     if (!live(i)) continue;
     try {
-      await sample(c.entries[i]!, c.warmupN);
+      await sample(c.entries[i]!, c.warmupN, options.clock);
     } catch (error) {
       rows[i]!.status = 'error';
       rows[i]!.note = describe(error);
@@ -180,7 +191,7 @@ export async function runCase(c: Case, options: HarnessOptions): Promise<CaseRes
       if (rep > 0 && spent[i]! > options.rowBudgetMs) continue;
       const started = performance.now();
       try {
-        const result = await sample(c.entries[i]!, c.n);
+        const result = await sample(c.entries[i]!, c.n, options.clock);
         row.samples.push(result.value);
         row.rounds.push(rep);
         if (result.check && !row.note) row.note = `check failed: ${result.check}`;

@@ -41,6 +41,8 @@ export interface Report {
   schema: 1;
   date: string;
   mode: Args['mode'];
+  /** What timed the runs (absent in reports written before the option existed: wall). */
+  clock?: 'wall' | 'cpu';
   command: string;
   durationSeconds: number;
   environment: Environment & { loadAverageAtEnd: number };
@@ -223,6 +225,20 @@ export function targets(cases: ReportCase[]): Target[] {
       (m) => `${m} of the ${ring.slice(7)}`,
     ),
   );
+  // Not one of the issue's targets: the same bound against the ring that resolves a permit
+  // object too, which separates what `Promise<Permit>` costs from what sluice adds.
+  const ringPermit = 'floor: ideal ring + permit';
+  list.push(
+    ratioTarget(
+      'burst-vs-ideal-ring-permit',
+      '9. (for reference) the same, against the ideal ring resolving a permit object',
+      burst
+        ? pairedRatio(find(cases, burst.id, SLUICE), find(cases, burst.id, ringPermit))
+        : undefined,
+      { most: 1.1 },
+      (m) => `${m} of the ${ringPermit.slice(7)}`,
+    ),
+  );
   return list;
 }
 
@@ -283,7 +299,7 @@ export function markdown(report: Report): string {
   const env = report.environment;
   out.push(
     `Node ${env.node} (V8 ${env.v8}), ${env.cpu} × ${env.cores}, ${env.platform}; ` +
-      `mode ${report.mode}, load average ${env.loadAverage} → ${env.loadAverageAtEnd}; ${report.date}`,
+      `mode ${report.mode}${report.clock === 'cpu' ? ', timed by process CPU time' : ''}, load average ${env.loadAverage} → ${env.loadAverageAtEnd}; ${report.date}`,
     '',
     `Peers: ${Object.entries(report.versions)
       .map(([k, v]) => `${k} ${v}`)

@@ -19,6 +19,7 @@ describe('parseArgs', () => {
     expect(parseArgs(['--quick'])).toMatchObject({ mode: 'quick', http: false });
     expect(parseArgs(['--', '--quick', '--http']).http).toBe(true);
     expect(parseArgs(['--no-http']).http).toBe(false);
+    expect(parseArgs(['--cpu']).cpu).toBe(true);
   });
 
   it('splits --only lists and selects HTTP by name', () => {
@@ -84,6 +85,7 @@ describe('runBench --smoke', () => {
       http: false,
       out: undefined,
       reps: undefined,
+      cpu: false,
       render: undefined,
       help: false,
     });
@@ -151,6 +153,7 @@ describe('runBench --smoke', () => {
       'heap-per-waiter',
       'queue-vs-floor',
       'burst-vs-ideal-ring',
+      'burst-vs-ideal-ring-permit',
     ]);
     expect(report.targets.every((t) => t.ok !== undefined)).toBe(true);
     // Paired targets carry their spread over the rounds.
@@ -184,6 +187,7 @@ describe('runBench --smoke', () => {
       http: false,
       out: undefined,
       reps: 1,
+      cpu: false,
       render: undefined,
       help: false,
     });

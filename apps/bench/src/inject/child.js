@@ -62,7 +62,9 @@ try {
   const file = existsSync(js) ? js : new URL(`./${framework}.ts`, import.meta.url);
   /** @type {{ variants: import('./types.js').InjectVariant[] }} */
   const mod = await import(file.href);
-  const variants = mod.variants;
+  // For profiling one row (`node --cpu-prof ... child.js`): INJECT_KINDS=concurrency,noop.
+  const kinds = process.env.INJECT_KINDS?.split(',');
+  const variants = kinds ? mod.variants.filter((v) => kinds.includes(v.kind)) : mod.variants;
   const apps = [];
   for (const v of variants) apps.push(await v.start());
   /** @type {import('./types.js').InjectVariantSamples[]} */

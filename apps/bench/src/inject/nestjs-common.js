@@ -13,10 +13,14 @@ import { queuedLimit } from './queued-limit.js';
 const { ThrottlerGuard, ThrottlerModule } = throttler;
 
 /** @type {(decorators: Function[], target: object, key?: string, desc?: PropertyDescriptor) => unknown} */
-const decorate = /** @type {any} */ (Reflect).decorate;
+export const decorate = /** @type {any} */ (Reflect).decorate;
 
-/** @param {(() => void) | undefined} seen */
-function helloController(seen) {
+/**
+ * `GET /` -> `hello` as text/plain; `seen` is called per request (the queued rows' probe).
+ * Shared with the socket-level servers (../http/nestjs-servers.js).
+ * @param {(() => void) | undefined} [seen]
+ */
+export function helloController(seen) {
   class HelloController {
     hello() {
       seen?.();
@@ -34,7 +38,7 @@ function helloController(seen) {
 }
 
 // Any global guard at all: separates Nest's guard pipeline from what the sluice guards do.
-class NoopGuard {
+export class NoopGuard {
   canActivate() {
     return true;
   }

@@ -54,6 +54,10 @@ export interface Sizes {
   uncontended: number;
   handoff: number;
   run: number;
+  /** Scenario 8: `run(fn)` awaited in sequence. */
+  runUncontended: number;
+  /** Scenario 9: hand-offs on one long-lived semaphore, by 4 looping tasks. */
+  burst: number;
   cancel: [number, number];
   waiters: number;
   queue: number;

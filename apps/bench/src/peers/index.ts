@@ -3,14 +3,16 @@ import { asyncMutex } from './async-mutex.js';
 import { asyncSema } from './async-sema.js';
 import { floor } from './floor.js';
 import { henrygdSemaphore } from './henrygd-semaphore.js';
+import { idealRing, idealRingPermit } from './ideal-ring.js';
 import type { Capability, Library } from './library.js';
 import { limiterLib } from './limiter.js';
 import { pLimitLib } from './p-limit.js';
 import { pQueueLib } from './p-queue.js';
+import { permitFloor } from './permit-floor.js';
 import { sluice } from './sluice.js';
 
 export { sluiceLock, sluiceSignalJobs } from './sluice.js';
-export { floor, sluice };
+export { floor, idealRing, idealRingPermit, permitFloor, sluice };
 
 /** The concurrency peers, in the order the tables list them. */
 export const semaphorePeers: Library[] = [

@@ -15,6 +15,10 @@ export interface Library {
   uncontended?(): Entry;
   handoff?(limit: number): Entry;
   run?(limit: number): Entry;
+  /** `run(fn)` (or the peer's wrapper) awaited in sequence, limit 1: never contended. */
+  runUncontended?(): Entry;
+  /** `tasks` tasks loop `await acquire(); release()` on one long-lived limit-1 semaphore. */
+  burst?(tasks: number): Entry;
   /** `order[i]` is the index of the i-th waiter to abort (the same permutation for everyone). */
   cancel?(order: (n: number) => Uint32Array): Entry;
   waiters?(): Entry;
@@ -32,6 +36,8 @@ export type Capability =
   | 'uncontended'
   | 'handoff'
   | 'run'
+  | 'runUncontended'
+  | 'burst'
   | 'cancel'
   | 'waiters'
   | 'queue'

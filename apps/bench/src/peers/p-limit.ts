@@ -23,6 +23,17 @@ export const pLimitLib: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await limit(fn)', (n) => {
+      const limited = pLimit(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await limited(work);
+        },
+        verify: () => (limited.activeCount === 0 ? undefined : `active ${limited.activeCount}`),
+      };
+    }),
+
   waiters: () =>
     weighed(self, 'pending limit(fn)', (n) => {
       const limited = pLimit(1);
@@ -47,6 +58,7 @@ export const pLimitLib: Library = {
   missing: {
     uncontended: 'no acquire/release (only limit(fn))',
     handoff: 'no acquire/release (only limit(fn))',
+    burst: 'no acquire/release (only limit(fn))',
     cancel: 'clearQueue() drops every pending task; no per-task signal',
   },
 };

@@ -23,6 +23,17 @@ export const pQueueLib: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await queue.add(fn)', (n) => {
+      const queue = new PQueue({ concurrency: 1 });
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await queue.add(work);
+        },
+        verify: () => (queue.pending === 0 ? undefined : `pending ${queue.pending}`),
+      };
+    }),
+
   cancel: (order) =>
     timed(self, 'add(fn, { signal }), abort each', async (n) => {
       const queue = new PQueue({ concurrency: 1 });
@@ -104,5 +115,6 @@ export const pQueueLib: Library = {
   missing: {
     uncontended: 'no acquire/release (only add(fn))',
     handoff: 'no acquire/release (only add(fn))',
+    burst: 'no acquire/release (only add(fn))',
   },
 };

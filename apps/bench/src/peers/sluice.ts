@@ -81,6 +81,39 @@ export const sluice: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await sem.run(fn)', (n) => {
+      const sem = new Semaphore(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await sem.run(work);
+        },
+        verify: () => (sem.available === 1 ? undefined : `available ${sem.available}`),
+      };
+    }),
+
+  burst: (tasks) => {
+    // One semaphore for every run of the row: long-lived, as in a server.
+    const sem = new Semaphore(1);
+    return timed(self, 'await acquire(); permit.release()', (n) => {
+      const per = Math.ceil(n / tasks);
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < per; i++) (await sem.acquire()).release();
+      };
+      return {
+        async run() {
+          const all = new Array<Promise<void>>(tasks);
+          for (let t = 0; t < tasks; t++) all[t] = worker();
+          await Promise.all(all);
+        },
+        verify: () =>
+          sem.available === 1 && sem.waiting === 0
+            ? undefined
+            : `available ${sem.available}, waiting ${sem.waiting}`,
+      };
+    });
+  },
+
   cancel: (order) =>
     timed(self, 'acquire({ signal }), abort each', async (n) => {
       const sem = new Semaphore(1);

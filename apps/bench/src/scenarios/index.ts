@@ -2,7 +2,10 @@ import { shuffled } from '../harness.js';
 import {
   entries,
   floor,
+  idealRing,
+  idealRingPermit,
   limiterLib,
+  permitFloor,
   pLimitLib,
   pQueueLib,
   semaphorePeers,
@@ -21,9 +24,14 @@ export const SCENARIOS: Record<number, string> = {
   5: 'heap',
   6: 'queue',
   7: 'trytake',
-  8: 'jobs',
-  9: 'job-heap',
+  8: 'run-uncontended',
+  9: 'burst',
+  10: 'jobs',
+  11: 'job-heap',
 };
+
+/** Scenario 9: how many tasks take turns on the one semaphore (so 3 wait at any time). */
+export const BURST_TASKS = 4;
 
 const warm = (n: number): number => Math.max(100, Math.floor(n / 10));
 
@@ -51,7 +59,10 @@ export function buildCases(sizes: Sizes): Case[] {
     metric: 'time',
     n: sizes.uncontended,
     warmupN: warm(sizes.uncontended),
-    entries: [...entries(everyone, 'uncontended'), sluiceLock.uncontended()],
+    entries: [
+      ...entries([floor, permitFloor, sluice, ...semaphorePeers], 'uncontended'),
+      sluiceLock.uncontended(),
+    ],
   });
 
   for (const limit of [1, 10, 100]) {
@@ -130,6 +141,28 @@ export function buildCases(sizes: Sizes): Case[] {
 
   cases.push({
     scenario: 8,
+    id: 'run-uncontended',
+    title: 'run() or the peer’s wrapper, uncontended, limit 1, in sequence',
+    variant: 'limit 1',
+    metric: 'time',
+    n: sizes.runUncontended,
+    warmupN: warm(sizes.runUncontended),
+    entries: entries(everyone, 'runUncontended'),
+  });
+
+  cases.push({
+    scenario: 9,
+    id: `burst-${BURST_TASKS}`,
+    title: `Small bursts on one long-lived semaphore: ${BURST_TASKS} tasks loop acquire/release, limit 1`,
+    variant: `${BURST_TASKS} tasks`,
+    metric: 'time',
+    n: sizes.burst,
+    warmupN: warm(sizes.burst),
+    entries: entries([idealRing, idealRingPermit, sluice, ...semaphorePeers], 'burst', BURST_TASKS),
+  });
+
+  cases.push({
+    scenario: 10,
     id: 'jobs-limit-10',
     title: 'Background jobs: spawn n small jobs, wait until all are done',
     variant: 'limit 10',
@@ -140,7 +173,7 @@ export function buildCases(sizes: Sizes): Case[] {
   });
 
   cases.push({
-    scenario: 9,
+    scenario: 11,
     id: 'heap-per-pending-job',
     title: 'Heap bytes per pending job',
     variant: `${sizes.pendingJobs.toLocaleString('en-US')} jobs`,

@@ -3,15 +3,15 @@
 // Data structure: a FIFO of waiter nodes in a ring (see WaiterRing). A permit is a Grant (core,
 // weight; the methods on the prototype), fresh for every grant, so a released permit can never
 // reach a later one. The uncontended path allocates a Grant and one resolved promise. A queued
-// waiter is a Grant too, with its queue fields (slot, resolve, wait): it is resolved as the
-// permit itself, so a hand-off allocates nothing. A waiter is an object literal made in one
-// place (newWaiter; newTimedWaiter while a listener wants times, see Grant.at), not a class
-// instance: V8 keeps an allocation site for literals and
-// pretenures the ones that live long (a long queue), so queues are not copied by scavenges and
-// a grant writes an old object into an old promise (measured on Node 20: 15-25% less CPU in
-// the bench's contended hand-off than a class node). A queued waiter costs the node, its
-// promise and that promise's `resolve`. A waiter with a signal or a timeout gets one more
-// small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
+// waiter is a plain node (core, weight, slot, resolve, wait); its grant resolves it with a
+// fresh Grant (a TimedGrant, and the node a timed one, while a listener wants times). The node is an object literal made in one place (newWaiter), not a class
+// instance: V8 keeps an allocation site for literals and pretenures the ones that live long (a
+// long queue), so queues are not copied by scavenges (measured on Node 20: 15-25% less CPU in
+// the bench's contended hand-off than a class node). It has no `__proto__`: setting one in a
+// literal is a runtime call per waiter (a fifth of the CPU of a small-burst hand-off in the
+// bench's scenario 9), where a short-lived Grant costs a few ns. A queued waiter costs the
+// node, its promise and that promise's `resolve`. A waiter with a signal or a timeout gets one
+// more small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
 // fields. Removing a waiter is O(1); every loop that settles many waiters is iterative (no
 // recursion, no stack growth with the queue length).
 //
@@ -74,41 +74,31 @@ class TimedGrant extends Grant {
 }
 
 /**
- * A queued acquire, and once granted the permit itself. States, without a state field:
- * waiting <=> `resolve !== null`; `core` is null once it left the queue unserved (aborted,
- * timed out, closed, resized away) or, after a grant, once released.
+ * A queued acquire. States, without a state field: waiting <=> `resolve !== null`; `core` is
+ * null once it left the queue unserved (aborted, timed out, closed, resized away). A grant
+ * resolves it with a fresh Grant.
  */
-export interface Waiter extends Grant {
+export interface Waiter {
+  core: SemaphoreCore | null;
+  readonly weight: number;
   slot: number;
   resolve: Resolve | null;
   wait: Wait | null;
+  /** Only on waiters made while somebody listens (see Timed): when it queued. */
+  at?: number | undefined;
 }
 
-// The only place a Waiter is made: one allocation site, one shape (see the top comment).
-// `__proto__` in a literal sets the prototype at creation, keeping the object fast.
+// The only place a Waiter is made: one allocation site, one shape (see the top comment). A
+// plain literal: V8 copies it from its boilerplate inline, where a `__proto__` literal costs a
+// runtime call to set the prototype on every waiter.
 function newWaiter(core: SemaphoreCore, weight: number): Waiter {
   if (core.events !== null) return newTimedWaiter(core, weight);
-  return {
-    __proto__: Grant.prototype,
-    core,
-    weight,
-    slot: 0,
-    resolve: null,
-    wait: null,
-  } as unknown as Waiter;
+  return { core, weight, slot: 0, resolve: null, wait: null };
 }
 
 // While somebody listens: a second site and shape, with the enqueue (then grant) time.
 function newTimedWaiter(core: SemaphoreCore, weight: number): Waiter {
-  return {
-    __proto__: Grant.prototype,
-    core,
-    weight,
-    slot: 0,
-    resolve: null,
-    wait: null,
-    at: undefined,
-  } as unknown as Waiter;
+  return { core, weight, slot: 0, resolve: null, wait: null, at: undefined };
 }
 
 /** What only a waiter with a signal or a timeout needs. */
@@ -481,8 +471,13 @@ export class SemaphoreCore {
       if (node.wait !== null) this.detach(node);
       const resolve = node.resolve!;
       node.resolve = null;
-      resolve(node);
-      if (this.events !== null) this.events.served(node, node, node.weight, this.key);
+      if (this.events === null) {
+        resolve(new Grant(this, node.weight));
+      } else {
+        const grant = new TimedGrant(this, node.weight);
+        resolve(grant);
+        this.events.served(node, grant, node.weight, this.key);
+      }
     }
   }
 

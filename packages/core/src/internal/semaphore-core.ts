@@ -21,6 +21,7 @@
 import { ClosedError, QueueFullError, TimeoutError } from '../errors.js';
 import type { AcquireOptions, Permit, SemaphoreStats } from '../types.js';
 import { clearTimer, setTimer, type TimerHandle } from './clock.js';
+import type { EventHub } from './event-hub.js';
 import {
   assertOptions,
   assertPositiveInteger,
@@ -36,6 +37,8 @@ type Resolve = (value: Permit | PromiseLike<Permit>) => void;
 export class Grant implements Permit {
   core: SemaphoreCore | null;
   readonly weight: number;
+  /** Clock time of the grant (of the enqueue, while waiting); taken only while somebody listens. */
+  at: number | undefined = undefined;
 
   constructor(core: SemaphoreCore, weight: number) {
     this.core = core;
@@ -50,7 +53,7 @@ export class Grant implements Permit {
     const core = this.core;
     if (core !== null) {
       this.core = null;
-      core.release(this.weight);
+      core.release(this.weight, this);
     }
   }
 
@@ -77,6 +80,7 @@ function newWaiter(core: SemaphoreCore, weight: number): Waiter {
     __proto__: Grant.prototype,
     core,
     weight,
+    at: undefined,
     slot: 0,
     resolve: null,
     wait: null,
@@ -175,10 +179,16 @@ export class AbortGroup {
     // Unlink (and reject) every waiter first, then serve whoever is behind them: an aborted
     // waiter must not be granted by a drain triggered by its own group's earlier members.
     const touched: SemaphoreCore[] = [];
+    // (core, node) pairs to report once every waiter is out: a listener runs on a settled queue.
+    let report: Array<SemaphoreCore | Waiter> | null = null;
     for (let wait = this.head; wait !== null; wait = wait.next) {
       const core = wait.node.core!;
       core.remove(wait.node);
       core.aborted++;
+      if (core.events !== null) {
+        report ??= [];
+        report.push(core, wait.node);
+      }
       if (!core.touched) {
         core.touched = true;
         touched.push(core);
@@ -192,6 +202,13 @@ export class AbortGroup {
       wait.node.wait = null;
       rejectWaiter(wait.node, reason);
       wait = next;
+    }
+    if (report !== null) {
+      for (let i = 0; i < report.length; i += 2) {
+        const core = report[i] as SemaphoreCore;
+        const node = report[i + 1] as Waiter;
+        core.events?.left(node, 'aborted', node.weight, core.key);
+      }
     }
     for (const core of touched) {
       core.touched = false;
@@ -260,6 +277,8 @@ export class SemaphoreCore {
   readonly onEmpty: ((core: SemaphoreCore) => void) | null;
   /** The KeyedSemaphore key this core serves (undefined for a plain Semaphore). */
   key: unknown = undefined;
+  /** The limiter's listeners, set only while there is one: the hot path's one check. */
+  events: EventHub | null = null;
   inUse = 0;
   readonly queue = new WaiterRing<Waiter>();
   closed = false;
@@ -313,17 +332,25 @@ export class SemaphoreCore {
       if (weight > this.capacity && this.capacity > 0) {
         return Promise.reject(weightAboveCapacity(weight, this.capacity));
       }
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) {
+        this.events?.refused('aborted', weight, this.key);
+        return Promise.reject(signal.reason);
+      }
     }
-    if (this.closed) return Promise.reject(new ClosedError(this.closeReason));
+    if (this.closed) {
+      this.events?.refused('closed', weight, this.key);
+      return Promise.reject(new ClosedError(this.closeReason));
+    }
     if (this.queue.size === 0 && weight <= this.capacity - this.inUse) return this.grantNew(weight);
     if (this.queue.size >= this.maxWaiting) {
       this.rejected++;
+      this.events?.refused('queue_full', weight, this.key);
       return Promise.reject(new QueueFullError(`Queue is full (maxWaiting: ${this.maxWaiting})`));
     }
     // timeout 0 means "do not wait": refuse now rather than arm a 0 ms timer.
     if (timeout === 0) {
       this.timedOut++;
+      this.events?.refused('queue_timeout', weight, this.key);
       return Promise.reject(new TimeoutError(0));
     }
     const node = newWaiter(this, weight);
@@ -348,6 +375,7 @@ export class SemaphoreCore {
     const promise = new Promise<Permit>(capture);
     capturing = null;
     this.queue.push(node);
+    if (this.events !== null) this.events.queued(node, node.weight, this.key);
     return promise;
   }
 
@@ -397,12 +425,15 @@ export class SemaphoreCore {
     this.inUse = inUse;
     this.acquired++;
     if (inUse > this.maxInUse) this.maxInUse = inUse;
-    return new Grant(this, weight);
+    const grant = new Grant(this, weight);
+    if (this.events !== null) this.events.acquired(grant, weight, this.key);
+    return grant;
   }
 
-  /** Called once per Grant, by its release(). */
-  release(weight: number): void {
+  /** Called once per Grant, by its release(); `permit` (the Grant) times the hold for listeners. */
+  release(weight: number, permit?: Grant): void {
     this.inUse -= weight;
+    if (this.events !== null) this.events.released(permit ?? { at: undefined }, weight, this.key);
     if (this.queue.size !== 0) this.drain();
     else if (this.inUse === 0) this.becameIdle();
   }
@@ -421,6 +452,7 @@ export class SemaphoreCore {
       const resolve = node.resolve!;
       node.resolve = null;
       resolve(node);
+      if (this.events !== null) this.events.served(node, node.weight, this.key);
     }
   }
 
@@ -442,6 +474,7 @@ export class SemaphoreCore {
     this.detach(node);
     this.timedOut++;
     rejectWaiter(node, new TimeoutError(timeout));
+    this.events?.left(node, 'queue_timeout', node.weight, this.key);
     // If it was the head, whoever is behind it may fit now (else the head still does not fit).
     this.drain();
     this.checkIdle();
@@ -483,6 +516,7 @@ export class SemaphoreCore {
       this.remove(node);
       this.detach(node);
       rejectWaiter(node, new ClosedError(reason));
+      this.events?.left(node, 'closed', node.weight, this.key);
     }
     this.checkIdle();
   }

@@ -1,7 +1,7 @@
 export type { CollectorOptions, LimiterSnapshot, Snapshot } from './collector.js';
 export { Collector } from './collector.js';
 export type { DashboardOptions, Reply } from './dashboard.js';
-export { Dashboard } from './dashboard.js';
+export { closeDashboards, Dashboard } from './dashboard.js';
 export { originOf, sendReply, sendStream } from './node.js';
 export { PrometheusMetrics } from './prometheus-metrics.js';
 export type { StatsStreamOptions } from './stats-stream.js';

@@ -39,7 +39,11 @@ export class PrometheusMetrics {
       });
     gauge('sluice_limiter_in_use', 'Permits held now.', (l) => l.stats().inUse);
     gauge('sluice_limiter_waiting', 'Requests waiting in the queue now.', (l) => l.stats().waiting);
-    gauge('sluice_limiter_capacity', 'Permits the limiter grants at once.', (l) => l.stats().capacity);
+    gauge(
+      'sluice_limiter_capacity',
+      'Permits the limiter grants at once.',
+      (l) => l.stats().capacity,
+    );
 
     const acquired = new Counter({
       name: 'sluice_limiter_acquired_total',

@@ -10,6 +10,9 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
+  // The connection of an event stream is never reused: closing it with the stream lets the
+  // server shut down at once rather than wait out the keep-alive.
+  connection: 'close',
 };
 
 /**

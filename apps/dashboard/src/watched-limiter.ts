@@ -27,7 +27,9 @@ export function assertLimiters(limiters: Record<string, WatchedLimiter>): void {
   }
   for (const [name, limiter] of Object.entries(limiters)) {
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
-      throw new TypeError(`Expected limiter names like \`work\` (letters, digits, _), got "${name}"`);
+      throw new TypeError(
+        `Expected limiter names like \`work\` (letters, digits, _), got "${name}"`,
+      );
     }
     if (typeof limiter?.subscribe !== 'function' || typeof limiter.stats !== 'function') {
       throw new TypeError(

@@ -4,7 +4,14 @@
 (() => {
   const config = JSON.parse(document.getElementById('sluice-config').textContent);
   const KEEP = 240; // points per chart: a minute at the default 4 frames per second
-  const REASONS = ['queue_full', 'queue_timeout', 'aborted', 'closed', 'rate_limited', 'unavailable'];
+  const REASONS = [
+    'queue_full',
+    'queue_timeout',
+    'aborted',
+    'closed',
+    'rate_limited',
+    'unavailable',
+  ];
   const COLORS = {
     inFlight: '#1f77b4',
     queued: '#ff7f0e',
@@ -38,7 +45,13 @@
     node.append(...children);
     return node;
   };
-  const series = (label, color, dash) => ({ label, stroke: color, width: 2, dash, points: { show: false } });
+  const series = (label, color, dash) => ({
+    label,
+    stroke: color,
+    width: 2,
+    dash,
+    points: { show: false },
+  });
   const round = (value) => (value === null ? null : Math.round(value * 10) / 10);
 
   function chart(parent, title, lines) {
@@ -51,6 +64,7 @@
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       series: [{}, ...lines.map(([label, color, dash]) => series(label, color, dash))],
       axes: [{}, { size: 50 }],
+      legend: { live: false }, // labels only: the numbers above give the current values
     };
     const data = [[], ...lines.map(() => [])];
     const plot = new uPlot(options, data, box);
@@ -96,7 +110,7 @@
 
   function push({ plot, data }, t, values) {
     data[0].push(t);
-    values.forEach((value, i) => data[i + 1].push(value));
+    for (const [i, value] of values.entries()) data[i + 1].push(value);
     if (data[0].length > KEEP) for (const column of data) column.shift();
     plot.setData(data);
   }

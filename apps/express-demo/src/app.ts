@@ -1,5 +1,6 @@
 import { concurrency, rateLimit, Semaphore } from '@sluice/express';
 import express, { type Express } from 'express';
+import { dashboardRoutes } from './dashboard-routes.js';
 
 /** Longest simulated work a request may ask for. */
 const MAX_WORK_MS = 10_000;
@@ -21,6 +22,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
  */
 export function createApp(): Express {
   const app = express();
@@ -43,6 +45,8 @@ export function createApp(): Express {
   app.get('/stats', (_req, res) => {
     res.json({ work: work.stats() });
   });
+
+  app.use(dashboardRoutes({ work }));
 
   return app;
 }

@@ -33,7 +33,9 @@ export class SampleWindow {
       sorted[i] = this.#values[(this.#start + i) % this.#times.length]!;
     }
     sorted.sort();
-    return ps.map((p) => sorted[Math.min(this.#size - 1, Math.max(0, Math.ceil((p / 100) * this.#size) - 1))]!);
+    return ps.map(
+      (p) => sorted[Math.min(this.#size - 1, Math.max(0, Math.ceil((p / 100) * this.#size) - 1))]!,
+    );
   }
 
   #expire(now: number): void {

@@ -1,6 +1,8 @@
 import { ClosedError } from './errors.js';
+import type { LimiterListener, Observable } from './events.js';
 import { BucketCore } from './internal/bucket-core.js';
 import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
+import { EventHub } from './internal/event-hub.js';
 import type { TryTakeResult, WaitOptions } from './types.js';
 
 export interface TokenBucketOptions {
@@ -23,8 +25,9 @@ export interface TokenBucketOptions {
  * const r = bucket.tryTake();        // { ok: true, remaining } or { ok: false, retryAfterMs }
  * ```
  */
-export class TokenBucket {
+export class TokenBucket implements Observable {
   readonly #core: BucketCore;
+  #events: EventHub | undefined;
 
   constructor(options: TokenBucketOptions) {
     this.#core = new BucketCore(bucketConfig(options));
@@ -86,5 +89,20 @@ export class TokenBucket {
   /** Rejects every waiter, then every later `take` and `tryTake`, with ClosedError (`cause`: reason). */
   close(reason?: unknown): void {
     this.#core.close(reason);
+  }
+
+  /**
+   * Call `listener` with every event, in order, until the returned function is called
+   * (idempotent): `acquired` (tokens taken; `waitedMs` for a `take` that waited), `queued` (a
+   * `take` that waits), `rejected` (`rate_limited` for a refused `tryTake`; `queue_timeout`,
+   * `aborted`, `closed` for a `take`). Tokens are not given back, so there is no `released`.
+   * A listener that throws is reported (`reportError`, else `console.error`) and changes nothing.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    const config = this.#core.config;
+    this.#events ??= new EventHub(config.now, false, (hub) => {
+      config.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
   }
 }

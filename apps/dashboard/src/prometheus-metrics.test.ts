@@ -66,8 +66,8 @@ describe('PrometheusMetrics', () => {
     expect(stats).toMatchObject({ acquired: 2, rejected: 1, timedOut: 1, aborted: 1 });
     expect(value('sluice_limiter_in_use', work())).toBe(0);
     const text = await metrics.text();
-    expect(text).toContain('sluice_limiter_wait_seconds_count{limiter="work"} 2');
-    expect(text).toContain('sluice_limiter_hold_seconds_count{limiter="work"} 2');
+    expect(text).toContain('sluice_limiter_wait_duration_seconds_count{limiter="work"} 2');
+    expect(text).toContain('sluice_limiter_hold_duration_seconds_count{limiter="work"} 2');
   });
 
   it('close() unsubscribes', async () => {

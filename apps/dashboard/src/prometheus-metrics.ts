@@ -14,7 +14,7 @@ const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
  *   from `stats()` at scrape time)
  * - `sluice_limiter_acquired_total`, `sluice_limiter_released_total`,
  *   `sluice_limiter_rejected_total{reason}` (counters, from events)
- * - `sluice_limiter_wait_seconds`, `sluice_limiter_hold_seconds` (histograms, from events)
+ * - `sluice_limiter_wait_duration_seconds`, `sluice_limiter_hold_duration_seconds` (histograms, from events)
  */
 export class PrometheusMetrics {
   readonly registry = new Registry();
@@ -64,14 +64,14 @@ export class PrometheusMetrics {
       registers,
     });
     const wait = new Histogram({
-      name: 'sluice_limiter_wait_seconds',
+      name: 'sluice_limiter_wait_duration_seconds',
       help: 'Time a grant waited in the queue.',
       labelNames,
       buckets: BUCKETS,
       registers,
     });
     const hold = new Histogram({
-      name: 'sluice_limiter_hold_seconds',
+      name: 'sluice_limiter_hold_duration_seconds',
       help: 'Time a permit was held.',
       labelNames,
       buckets: BUCKETS,

@@ -187,7 +187,7 @@ export function dashboardSuite(name: string, main: string): void {
       expect(sample('sluice_limiter_capacity')).toBe(stats.capacity);
       // This parser keeps a labelled histogram's buckets but not its labels or count; with one
       // limiter, the +Inf bucket is the count.
-      const wait = families.find((f) => f.name === 'sluice_limiter_wait_seconds');
+      const wait = families.find((f) => f.name === 'sluice_limiter_wait_duration_seconds');
       expect(wait?.type).toBe('HISTOGRAM');
       expect(Number(wait?.metrics[0]?.buckets?.['+Inf'])).toBe(stats.acquired);
     }, 60_000);

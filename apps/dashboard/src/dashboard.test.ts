@@ -50,7 +50,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function readFrames(body: ReadableStream<Uint8Array>, count: number) {
+async function readFrames(body: NonNullable<Response['body']>, count: number) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let text = '';
   while (text.split('data: ').length - 1 < count) {

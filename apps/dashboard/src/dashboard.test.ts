@@ -69,6 +69,7 @@ describe('Dashboard.page', () => {
     const config = JSON.parse(/<script id="sluice-config"[^>]*>(.*?)<\/script>/s.exec(html)![1]!);
     expect(config).toEqual({
       burst: { route: '/work', requests: 8, ms: 600, endpoint: '/dashboard/burst' },
+      reasons: ['queue_full', 'queue_timeout', 'aborted', 'closed', 'rate_limited', 'unavailable'],
       streamPath: '/stats/stream',
       statsPath: '/stats',
     });

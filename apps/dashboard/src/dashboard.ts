@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Collector, type CollectorOptions } from './collector.js';
 import { PrometheusMetrics } from './prometheus-metrics.js';
 import { SSE_HEADERS, statsStream } from './stats-stream.js';
-import type { WatchedLimiter } from './watched-limiter.js';
+import { SHED_REASONS, type WatchedLimiter } from './watched-limiter.js';
 
 export interface DashboardOptions extends CollectorOptions {
   /** The limiters to watch, by the name the page and `/metrics` show. */
@@ -88,6 +88,7 @@ export class Dashboard {
         ms: burstMs,
         endpoint: '/dashboard/burst',
       },
+      reasons: SHED_REASONS,
       streamPath: '/stats/stream',
       statsPath: '/stats',
     }).replaceAll('<', '\\u003c');

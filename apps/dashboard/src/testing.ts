@@ -254,9 +254,13 @@ export function dashboardSuite(name: string, main: string): void {
         });
 
         await page.goto(`${demo.base}/dashboard`);
-        await page.waitForFunction(() => (window as any).sluiceDashboard?.frames >= 2, null, {
-          timeout: 10_000,
-        });
+        await page
+          .waitForFunction(() => (window as any).sluiceDashboard?.frames >= 2, null, {
+            timeout: 10_000,
+          })
+          .catch((error: Error) => {
+            throw new Error(`no frames plotted (${error.message}); page errors: ${errors}`);
+          });
         expect(await page.locator('section[data-limiter="work"] canvas').count()).toBe(4);
         expect(errors).toEqual([]);
 

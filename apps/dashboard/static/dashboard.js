@@ -4,14 +4,7 @@
 (() => {
   const config = JSON.parse(document.getElementById('sluice-config').textContent);
   const KEEP = 240; // points per chart: a minute at the default 4 frames per second
-  const REASONS = [
-    'queue_full',
-    'queue_timeout',
-    'aborted',
-    'closed',
-    'rate_limited',
-    'unavailable',
-  ];
+  const REASONS = config.reasons; // why a request can be shed, in the order the server lists them
   const COLORS = {
     inFlight: '#1f77b4',
     queued: '#ff7f0e',

@@ -3,7 +3,8 @@
 // For tests and the curious, `window.sluiceDashboard` holds the charts and the last frame.
 (() => {
   const config = JSON.parse(document.getElementById('sluice-config').textContent);
-  const KEEP = 240; // points per chart: a minute at the default 4 frames per second
+  const SHOWN_S = 30; // the charts scroll through the last 30 s
+  const KEEP = 240; // points kept per chart: a minute at the default 4 frames per second
   const REASONS = config.reasons; // why a request can be shed, in the order the server lists them
   const COLORS = {
     inFlight: '#1f77b4',
@@ -54,7 +55,11 @@
       title,
       width: Math.max(300, box.clientWidth),
       height: 200,
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        // A fixed span, so the time axis reads in seconds from the first frame on.
+        x: { time: true, range: (_u, _min, max) => [max - SHOWN_S, max] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       series: [{}, ...lines.map(([label, color, dash]) => series(label, color, dash))],
       axes: [{}, { size: 50 }],
       legend: { live: false }, // labels only: the numbers above give the current values

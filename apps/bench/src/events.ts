@@ -205,6 +205,32 @@ for (const c of CASES) {
     `| ${c.title} | ${c.n.toLocaleString('en-US')} | ${b.toFixed(1)} | ${z.toFixed(1)} | ${ratio.toFixed(3)} (${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)}) | ${(zMin / bMin).toFixed(3)} | ${o.toFixed(1)} | ${perEventNs.toFixed(0)} ns (${c.eventsPerOp} events/op) |`,
   );
 }
+// Heap per queued waiter, no subscriber: the same GC-bracketed reading as the main bench's
+// scenario 5 (promises kept in a preallocated array, not counted).
+async function heapPerWaiter(core: Core, n: number): Promise<number> {
+  const sink = new Array<unknown>(n).fill(undefined);
+  const sem = new core.Semaphore(1);
+  const held = await sem.acquire();
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) sink[i] = sem.acquire();
+  gc();
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / n;
+  held.release();
+  return bytes;
+}
+const heapN = quick ? 20_000 : 100_000;
+const heap = { base: [] as number[], none: [] as number[] };
+for (let r = 0; r < Math.min(reps, 5); r++) {
+  heap.base.push(await heapPerWaiter(base, heapN));
+  heap.none.push(await heapPerWaiter(head, heapN));
+}
+print();
+print(
+  `Heap per queued waiter (n = ${heapN.toLocaleString('en-US')}, 0 subscribers): baseline ${median(heap.base)!.toFixed(1)} B, events ${median(heap.none)!.toFixed(1)} B.`,
+);
 process.stderr.write('\n');
 console.log(lines.join('\n'));
 void sink;

@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClosedError, QueueFullError, TimeoutError } from './errors.js';
 import type { LimiterEvent } from './events.js';
+import { recordEvents } from './internal/record-events.js';
 import { KeyedSemaphore } from './keyed-semaphore.js';
 import { Lock } from './lock.js';
 import { Semaphore } from './semaphore.js';
@@ -10,13 +11,7 @@ import { Semaphore } from './semaphore.js';
 // Events of the semaphore family (Semaphore, Lock, KeyedSemaphore). Times are exact: the fake
 // clock (which fakes performance.now too) only moves when the test moves it.
 
-function record<K = never>(limiter: {
-  subscribe(listener: (event: LimiterEvent<K>) => void): () => void;
-}): { events: LimiterEvent<K>[]; stop: () => void } {
-  const events: LimiterEvent<K>[] = [];
-  const stop = limiter.subscribe((event) => events.push(event));
-  return { events, stop };
-}
+const record = recordEvents;
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -512,5 +507,27 @@ describe('KeyedSemaphore events', () => {
     (await keyed.acquire('a')).release();
     (await keyed.acquire('b')).release();
     expect(events).toHaveLength(1);
+  });
+});
+
+describe('races', () => {
+  it('an abort in the same tick as the grant changes nothing: acquired, no rejected', async () => {
+    const sem = new Semaphore(1);
+    const { events } = record(sem);
+    const held = await sem.acquire();
+    const controller = new AbortController();
+    const waiter = sem.acquire({ signal: controller.signal, timeout: 100 });
+    held.release(); // granted now, synchronously
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(200);
+    const permit = await waiter;
+    permit.release();
+    expect(events.map((e) => e.type)).toEqual([
+      'acquired',
+      'queued',
+      'released',
+      'acquired',
+      'released',
+    ]);
   });
 });

@@ -1,19 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClosedError, QueueFullError, TimeoutError } from './errors.js';
-import type { LimiterEvent } from './events.js';
+import { recordEvents } from './internal/record-events.js';
 import { KeyedTokenBucket } from './keyed-token-bucket.js';
 import { TokenBucket } from './token-bucket.js';
 
 // Events of TokenBucket and KeyedTokenBucket, on an injected clock that fake timers move.
 const now = () => Date.now();
 
-function record<K = never>(limiter: {
-  subscribe(listener: (event: LimiterEvent<K>) => void): () => void;
-}): { events: LimiterEvent<K>[]; stop: () => void } {
-  const events: LimiterEvent<K>[] = [];
-  const stop = limiter.subscribe((event) => events.push(event));
-  return { events, stop };
-}
+const record = recordEvents;
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -161,22 +161,12 @@ describe('instrument(semaphore)', () => {
     b.tryAcquire();
     b.tryAcquire();
     const data = await collect();
-    const capacity = points(data.get(METRICS.capacity)).map((p) => [
-      p.attributes[ATTRIBUTES.name],
-      p.value,
-    ]);
-    expect(capacity).toEqual([
-      ['a', 1],
-      ['b', 3],
-    ]);
-    const acquired = points(data.get(METRICS.acquired)).map((p) => [
-      p.attributes[ATTRIBUTES.name],
-      p.value,
-    ]);
-    expect(acquired).toEqual([
-      ['a', 1],
-      ['b', 2],
-    ]);
+    const byName = (metric: string) =>
+      Object.fromEntries(
+        points(data.get(metric)).map((p) => [p.attributes[ATTRIBUTES.name], p.value]),
+      );
+    expect(byName(METRICS.capacity)).toEqual({ a: 1, b: 3 });
+    expect(byName(METRICS.acquired)).toEqual({ a: 1, b: 2 });
   });
 
   it('the global meter provider by default', async () => {

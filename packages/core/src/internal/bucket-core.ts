@@ -248,7 +248,7 @@ export class BucketCore implements Scheduled {
       this.#unlink(waiter);
       this.#unlisten(waiter);
       waiter.resolve();
-      this.config.events?.served(waiter, waiter.need, this.key);
+      this.config.events?.served(waiter, waiter, waiter.need, this.key);
       waiter = this.#head;
     }
     this.#rearm();

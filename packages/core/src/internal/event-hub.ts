@@ -20,8 +20,11 @@ interface Subscription {
 
 /** Something the hub can time: a permit (since its grant) or a waiter (since it queued). */
 export interface Timed {
-  /** Clock time it was granted or queued, recorded only while somebody listens. */
-  at: number | undefined;
+  /**
+   * Clock time it was granted or queued. Set only while somebody listens; absent otherwise, so
+   * objects made with no listener carry no field for it.
+   */
+  at?: number | undefined;
 }
 
 const NONE: readonly Subscription[] = [];
@@ -106,11 +109,11 @@ export class EventHub {
     );
   }
 
-  /** A waiter served: reports its wait, then times it as a permit. */
-  served(waiter: Timed, weight: number, key: unknown): void {
+  /** A waiter served: reports its wait and starts timing its permit (the same object or not). */
+  served(waiter: Timed, permit: Timed, weight: number, key: unknown): void {
     const now = this.now();
     const waitedMs = this.#elapsed(waiter, now);
-    waiter.at = now;
+    permit.at = now;
     this.emit(
       this.keyed
         ? { type: 'acquired', weight, waitedMs, key }

@@ -5,7 +5,8 @@
 // reach a later one. The uncontended path allocates a Grant and one resolved promise. A queued
 // waiter is a Grant too, with its queue fields (slot, resolve, wait): it is resolved as the
 // permit itself, so a hand-off allocates nothing. A waiter is an object literal made in one
-// place (newWaiter), not a class instance: V8 keeps an allocation site for literals and
+// place (newWaiter; newTimedWaiter while a listener wants times, see Grant.at), not a class
+// instance: V8 keeps an allocation site for literals and
 // pretenures the ones that live long (a long queue), so queues are not copied by scavenges and
 // a grant writes an old object into an old promise (measured on Node 20: 15-25% less CPU in
 // the bench's contended hand-off than a class node). A queued waiter costs the node, its
@@ -37,8 +38,13 @@ type Resolve = (value: Permit | PromiseLike<Permit>) => void;
 export class Grant implements Permit {
   core: SemaphoreCore | null;
   readonly weight: number;
-  /** Clock time of the grant (of the enqueue, while waiting); taken only while somebody listens. */
-  at: number | undefined = undefined;
+  /**
+   * Clock time of the grant (of the enqueue, while waiting). Only the permits and waiters made
+   * while somebody listens have this field (TimedGrant, newTimedWaiter): the others weigh what
+   * they did before events existed. It is a real field there, not one added later: adding a
+   * property to a long-lived (old-generation) waiter costs an out-of-object store per event.
+   */
+  declare at?: number;
 
   constructor(core: SemaphoreCore, weight: number) {
     this.core = core;
@@ -62,6 +68,11 @@ export class Grant implements Permit {
   }
 }
 
+/** A permit granted at once while somebody listens: a Grant with room for its grant time. */
+class TimedGrant extends Grant {
+  override at: number | undefined = undefined;
+}
+
 /**
  * A queued acquire, and once granted the permit itself. States, without a state field:
  * waiting <=> `resolve !== null`; `core` is null once it left the queue unserved (aborted,
@@ -76,14 +87,27 @@ export interface Waiter extends Grant {
 // The only place a Waiter is made: one allocation site, one shape (see the top comment).
 // `__proto__` in a literal sets the prototype at creation, keeping the object fast.
 function newWaiter(core: SemaphoreCore, weight: number): Waiter {
+  if (core.events !== null) return newTimedWaiter(core, weight);
   return {
     __proto__: Grant.prototype,
     core,
     weight,
-    at: undefined,
     slot: 0,
     resolve: null,
     wait: null,
+  } as unknown as Waiter;
+}
+
+// While somebody listens: a second site and shape, with the enqueue (then grant) time.
+function newTimedWaiter(core: SemaphoreCore, weight: number): Waiter {
+  return {
+    __proto__: Grant.prototype,
+    core,
+    weight,
+    slot: 0,
+    resolve: null,
+    wait: null,
+    at: undefined,
   } as unknown as Waiter;
 }
 
@@ -425,15 +449,16 @@ export class SemaphoreCore {
     this.inUse = inUse;
     this.acquired++;
     if (inUse > this.maxInUse) this.maxInUse = inUse;
-    const grant = new Grant(this, weight);
-    if (this.events !== null) this.events.acquired(grant, weight, this.key);
+    if (this.events === null) return new Grant(this, weight);
+    const grant = new TimedGrant(this, weight);
+    this.events.acquired(grant, weight, this.key);
     return grant;
   }
 
   /** Called once per Grant, by its release(); `permit` (the Grant) times the hold for listeners. */
   release(weight: number, permit?: Grant): void {
     this.inUse -= weight;
-    if (this.events !== null) this.events.released(permit ?? { at: undefined }, weight, this.key);
+    if (this.events !== null) this.events.released(permit ?? {}, weight, this.key);
     if (this.queue.size !== 0) this.drain();
     else if (this.inUse === 0) this.becameIdle();
   }
@@ -452,7 +477,7 @@ export class SemaphoreCore {
       const resolve = node.resolve!;
       node.resolve = null;
       resolve(node);
-      if (this.events !== null) this.events.served(node, node.weight, this.key);
+      if (this.events !== null) this.events.served(node, node, node.weight, this.key);
     }
   }
 

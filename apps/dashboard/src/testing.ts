@@ -36,7 +36,8 @@ export function findChromium(): string | undefined {
 
 export interface RunningDemo {
   base: string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with how the process ended. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Starts `node <main>` with PORT=0 and resolves once it prints `listening on <port>`. */
@@ -68,16 +69,18 @@ export async function startDemo(main: string): Promise<RunningDemo> {
       reject(new Error(`demo exited with ${code} before listening: ${output}`));
     });
   });
-  return { base: `http://127.0.0.1:${port}`, stop: () => stop(child) };
+  return { base: `http://127.0.0.1:${port}`, stop: (graceMs) => stop(child, graceMs) };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+async function stop(child: ChildProcess, graceMs = 5000) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  return { code: child.exitCode, signal: child.signalCode };
 }
 
 interface WorkStats {
@@ -336,5 +339,17 @@ export function dashboardSuite(name: string, main: string): void {
         await rm(profile, { recursive: true, force: true });
       }
     }, 90_000);
+
+    it('SIGTERM with a /stats/stream open: the stream ends and the server exits by itself', async () => {
+      const response = await fetch(`${demo.base}/stats/stream`);
+      const reader = response.body!.getReader();
+      await reader.read();
+      const ended = (async () => {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {}
+      })();
+      // A stream that never ended would hold server.close() until the SIGKILL.
+      expect(await demo.stop(20_000)).not.toEqual({ code: null, signal: 'SIGKILL' });
+      await ended;
+    }, 40_000);
   });
 }

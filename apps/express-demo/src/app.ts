@@ -1,6 +1,7 @@
 import type { JobScheduler } from '@sluice/core';
 import { concurrency, rateLimit, Semaphore } from '@sluice/express';
 import express, { type Express } from 'express';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { createJobScheduler, mountJobs } from './jobs.js';
 
 /** Longest simulated work a request may ask for. */
@@ -24,6 +25,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
  * - `POST /jobs?ms=N`: background work on a JobScheduler (see jobs.ts); its stats under `jobs`.
+ * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
  */
 export function createApp(options: { jobs?: JobScheduler } = {}): Express {
   const app = express();
@@ -48,6 +50,8 @@ export function createApp(options: { jobs?: JobScheduler } = {}): Express {
   app.get('/stats', (_req, res) => {
     res.json({ work: work.stats(), jobs: jobs.stats() });
   });
+
+  app.use(dashboardRoutes({ work }));
 
   return app;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeDashboards } from '@sluice/demo-dashboard';
 import { createApp } from './app.js';
 import { createJobScheduler } from './jobs.js';
 import { gracefulShutdown } from './shutdown.js';
@@ -27,6 +28,7 @@ async function shutdown(signal: string): Promise<void> {
     console.error('shutdown took too long: exiting anyway');
     process.exit(1);
   }, shutdownTimeout + 5000).unref();
+  closeDashboards(); // end the /stats/stream responses, which would otherwise never finish
   await gracefulShutdown({ server, jobs, timeout: shutdownTimeout });
   console.log(`stopped: ${JSON.stringify(jobs.stats())}`);
   process.exit(0);

@@ -260,6 +260,28 @@ describe('Semaphore events', () => {
       { type: 'released', weight: 1, heldMs: 0 },
     ]);
   });
+
+  it('waiters queued before subscribing: close reports each, timed from the subscription', async () => {
+    const sem = new Semaphore(1);
+    await sem.acquire();
+    // Plain waiters (no signal, no timeout) queued while nobody listens carry no time at all.
+    const waiters = [sem.acquire(), sem.acquire({ weight: 1 })];
+    for (const w of waiters) w.catch(() => undefined);
+    vi.advanceTimersByTime(50);
+    const { events } = record(sem);
+    const late = sem.acquire();
+    late.catch(() => undefined);
+    vi.advanceTimersByTime(20);
+    sem.close();
+    expect(events).toStrictEqual([
+      { type: 'queued', weight: 1 },
+      { type: 'rejected', reason: 'closed', weight: 1, waitedMs: 20 },
+      { type: 'rejected', reason: 'closed', weight: 1, waitedMs: 20 },
+      { type: 'rejected', reason: 'closed', weight: 1, waitedMs: 20 },
+    ]);
+    for (const w of [...waiters, late]) await expect(w).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(sem.waiting).toBe(0);
+  });
 });
 
 describe('listeners', () => {

@@ -41,7 +41,10 @@ export interface Gradient2Options {
  *    rose at the same or lower concurrency is the downstream getting slower, and is learnt.
  *    Faster samples are always learnt, and they are what lets the baseline's concurrency rise;
  * 2. `queueSize` is added only when no queueing is seen (gradient 1), never while shrinking;
- * 3. a drop counts as the strongest queueing signal (gradient 0.5) and is not learnt as an RTT.
+ * 3. a drop counts as the strongest queueing signal (gradient 0.5) and is not learnt as an RTT;
+ * 4. a shrink scales the in-flight the sample started with, not the current limit (and never
+ *    raises it): after a sudden overload, every request still in flight comes back slow, and
+ *    each cut the already-cut limit again, down to the floor, in Netflix's version.
  *
  * Deterministic rather than stateless: the baseline lives in this instance, so `update` answers
  * from the samples it has seen so far, in order (no clock, no randomness). Give each limiter
@@ -76,12 +79,17 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
 
   return {
     update(sample: LimitSample, limit: number): number {
-      if (sample.dropped) return limit * (1 - smoothing * 0.5);
+      if (sample.dropped) {
+        return limit * (1 - smoothing) + Math.min(limit, sample.inFlight * 0.5) * smoothing;
+      }
       const shortRtt = sample.rtt;
+      const baseline = longRtt.value;
+      const baselineInFlight = longInFlight.value;
       if (
         longRtt.count < 10 ||
-        shortRtt <= longRtt.value ||
-        sample.inFlight <= Math.round(longInFlight.value)
+        shortRtt <= baseline ||
+        (shortRtt <= tolerance * baseline && sample.inFlight <= Math.round(baselineInFlight)) ||
+        sample.inFlight <= baselineInFlight / 2
       ) {
         longRtt.add(shortRtt);
         longInFlight.add(sample.inFlight);
@@ -93,7 +101,11 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
 
       const gradient =
         shortRtt <= 0 ? 1 : Math.max(0.5, Math.min(1, (tolerance * longRtt.value) / shortRtt));
-      const target = gradient < 1 ? limit * gradient : limit + queueSize(limit);
+      if (gradient >= 1) return limit * (1 - smoothing) + (limit + queueSize(limit)) * smoothing;
+      // The sample judges the concurrency it ran at: a sample that started when more was in
+      // flight than the limit allows now says nothing against the lower limit. Without this,
+      // the samples still in flight after an overload began each cut again, to minLimit.
+      const target = Math.min(limit, sample.inFlight * gradient);
       return limit * (1 - smoothing) + target * smoothing;
     },
   };

@@ -15,7 +15,14 @@ export interface VegasOptions {
   increase?: (limit: number) => number;
   /** The shrunk limit, from the limit (also on a drop). Default `limit - log10(limit)`. */
   decrease?: (limit: number) => number;
-  /** How far one sample moves the limit toward its new value, in (0, 1]. Default 1 (Netflix). */
+  /**
+   * Samples averaged into one update (their mean RTT, their largest in-flight, dropped if any
+   * was), as Netflix's WindowedLimit does in front of Vegas (its minimum window is 10).
+   * Vegas compares each RTT with the lowest one seen, so single noisy samples look like a
+   * queue; averaging keeps that noise out. Default 10; 1 updates on every sample.
+   */
+  window?: number;
+  /** How far one update moves the limit toward its new value, in (0, 1]. Default 1 (Netflix). */
   smoothing?: number;
   /**
    * Every `probeMultiplier × limit` samples (times a jitter in [0.5, 1)) the no-load RTT is
@@ -76,6 +83,13 @@ export function vegas(options?: VegasOptions): LimitAlgorithm {
     (v) => v > 0,
     'a number > 0',
   );
+  const window = numberOption(
+    'window',
+    options?.window,
+    10,
+    (v) => Number.isInteger(v) && v >= 1,
+    'an integer >= 1',
+  );
   const random = options?.random ?? seeded(0x5eed);
   assertFunction('random', random);
 
@@ -83,35 +97,53 @@ export function vegas(options?: VegasOptions): LimitAlgorithm {
   let probeCount = 0;
   let probeJitter = 0.5 + random() / 2;
 
+  let count = 0;
+  let rttSum = 0;
+  let maxInFlight = 0;
+  let anyDropped = false;
+
+  const updateWindow = (rtt: number, inFlight: number, dropped: boolean, limit: number): number => {
+    probeCount++;
+    if (probeJitter * probeMultiplier * limit <= probeCount) {
+      probeJitter = 0.5 + random() / 2;
+      probeCount = 0;
+      noLoadRtt = rtt;
+      return limit;
+    }
+    if (noLoadRtt === 0 || rtt < noLoadRtt) {
+      noLoadRtt = rtt;
+      return limit;
+    }
+
+    let next: number;
+    if (dropped) {
+      next = decrease(limit);
+    } else if (inFlight * 2 < limit) {
+      return limit;
+    } else {
+      const queue = Math.ceil(limit * (1 - noLoadRtt / rtt));
+      if (queue <= threshold(limit)) next = limit + beta(limit);
+      else if (queue < alpha(limit)) next = increase(limit);
+      else if (queue > beta(limit)) next = decrease(limit);
+      else return limit;
+    }
+    next = Math.max(1, next);
+    return (1 - smoothing) * limit + smoothing * next;
+  };
+
   return {
     update(sample: LimitSample, limit: number): number {
-      const { rtt } = sample;
-      probeCount++;
-      if (probeJitter * probeMultiplier * limit <= probeCount) {
-        probeJitter = 0.5 + random() / 2;
-        probeCount = 0;
-        noLoadRtt = rtt;
-        return limit;
-      }
-      if (noLoadRtt === 0 || rtt < noLoadRtt) {
-        noLoadRtt = rtt;
-        return limit;
-      }
-
-      let next: number;
-      if (sample.dropped) {
-        next = decrease(limit);
-      } else if (sample.inFlight * 2 < limit) {
-        return limit;
-      } else {
-        const queue = Math.ceil(limit * (1 - noLoadRtt / rtt));
-        if (queue <= threshold(limit)) next = limit + beta(limit);
-        else if (queue < alpha(limit)) next = increase(limit);
-        else if (queue > beta(limit)) next = decrease(limit);
-        else return limit;
-      }
-      next = Math.max(1, next);
-      return (1 - smoothing) * limit + smoothing * next;
+      count++;
+      rttSum += sample.rtt;
+      if (sample.inFlight > maxInFlight) maxInFlight = sample.inFlight;
+      if (sample.dropped) anyDropped = true;
+      if (count < window) return limit;
+      const rtt = rttSum / count;
+      const inFlight = maxInFlight;
+      const dropped = anyDropped;
+      count = rttSum = maxInFlight = 0;
+      anyDropped = false;
+      return updateWindow(rtt, inFlight, dropped, limit);
     },
   };
 }

@@ -50,6 +50,7 @@ class AdaptiveGrant implements AdaptivePermit {
   readonly #grant: Grant;
   readonly #start: number;
   readonly #inFlight: number;
+  #done = false;
 
   constructor(owner: LimitController, grant: Grant, start: number, inFlight: number) {
     this.#owner = owner;
@@ -63,7 +64,7 @@ class AdaptiveGrant implements AdaptivePermit {
   }
 
   get released(): boolean {
-    return this.#grant.released;
+    return this.#done;
   }
 
   release(): void {
@@ -83,13 +84,15 @@ class AdaptiveGrant implements AdaptivePermit {
   }
 
   #settle(dropped: boolean, sample: boolean): void {
-    if (this.#grant.released) return;
-    // Give the permit back first (the head waiter gets it now), then let the sample move the limit.
-    this.#grant.release();
+    if (this.#done) return;
+    this.#done = true;
+    // The sample moves the limit first, so that a shrink it causes already applies to the
+    // permit given back now; then the permit goes to the head waiter if it fits.
     if (sample) {
       const rtt = Math.max(this.#owner.now() - this.#start, 0);
       this.#owner.sample({ rtt, inFlight: this.#inFlight, dropped });
     }
+    this.#grant.release();
   }
 }
 

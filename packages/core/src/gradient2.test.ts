@@ -57,7 +57,7 @@ describe('gradient2', () => {
     expect(algorithm.update({ rtt: 10, inFlight: 40, dropped: true }, 40)).toBeCloseTo(36, 10);
   });
 
-  it('does not creep up under sustained moderate overload (the fix)', () => {
+  it('does not creep up under sustained moderate overload in a noiseless model (the fix)', () => {
     // A downstream with capacity 40 whose RTT grows with concurrency past it: 50 ms × max(1, n / 40).
     const algorithm = gradient2();
     let limit = 20;

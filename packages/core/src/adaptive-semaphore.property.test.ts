@@ -17,7 +17,10 @@ type Op =
   | { t: 'limit'; next: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('acquire' as const), abortable: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ t: fc.constant('acquire' as const), abortable: fc.boolean() }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
@@ -31,7 +34,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('try' as const) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('limit' as const), next: fc.integer({ min: 0, max: 8 }) }),
+    arbitrary: fc.record({
+      t: fc.constant('limit' as const),
+      next: fc.integer({ min: 0, max: 8 }),
+    }),
   },
 );
 
@@ -114,7 +120,8 @@ describe('AdaptiveSemaphore under random interleavings (with limit changes)', ()
           expect(after.limit).toBeGreaterThanOrEqual(1);
           expect(after.limit).toBeLessThanOrEqual(6);
           // A grant happened during this step: it found room under the limit of that moment.
-          if (after.acquired > before.acquired) expect(after.inUse).toBeLessThanOrEqual(after.limit);
+          if (after.acquired > before.acquired)
+            expect(after.inUse).toBeLessThanOrEqual(after.limit);
           // Nobody waits while a permit is free (no lost wake-up).
           if (after.waiting > 0) expect(after.available).toBe(0);
         }

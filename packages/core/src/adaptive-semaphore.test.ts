@@ -299,6 +299,7 @@ describe('the limit moves', () => {
       [3, 2],
     ]);
     expect(sem.stats()).toMatchObject({ limit: 3, capacity: 3 });
+    expect(sem.capacity).toBe(3);
   });
 
   it('growing serves waiters at once, in order', async () => {

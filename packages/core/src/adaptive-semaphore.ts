@@ -296,6 +296,11 @@ export class AdaptiveSemaphore implements Limiter {
     return this.#control.core.capacity;
   }
 
+  /** The same as `limit`, under the name Semaphore uses (adapters read it for RateLimit headers). */
+  get capacity(): number {
+    return this.#control.core.capacity;
+  }
+
   get inUse(): number {
     return this.#control.core.inUse;
   }

@@ -24,7 +24,9 @@ describe('aimd', () => {
 
   it('multiplies by backoffRatio on a drop, falling by at least 1, never under 1', () => {
     expect(series(aimd(), 20, [drop(20), drop(18)])).toEqual([18, 16.2]);
-    expect(series(aimd(), 5, [drop(5), drop(4), drop(3), drop(2), drop(1)])).toEqual([4, 3, 2, 1, 1]);
+    expect(series(aimd(), 5, [drop(5), drop(4), drop(3), drop(2), drop(1)])).toEqual([
+      4, 3, 2, 1, 1,
+    ]);
     expect(series(aimd({ backoffRatio: 0.5 }), 40, [drop(40), drop(20)])).toEqual([20, 10]);
   });
 
@@ -40,7 +42,9 @@ describe('aimd', () => {
   });
 
   it('validates its options, naming them', () => {
-    expect(() => aimd({ backoffRatio: 1 })).toThrow('Expected `backoffRatio` to be in [0.5, 1), got 1');
+    expect(() => aimd({ backoffRatio: 1 })).toThrow(
+      'Expected `backoffRatio` to be in [0.5, 1), got 1',
+    );
     expect(() => aimd({ backoffRatio: 0.4 })).toThrow(RangeError);
     expect(() => aimd({ timeout: 0 })).toThrow('`timeout`');
     expect(() => aimd({ increase: '1' as unknown as number })).toThrow(TypeError);

@@ -11,44 +11,102 @@ function series(algorithm: LimitAlgorithm, limit: number, samples: LimitSample[]
   });
 }
 
-/** n samples of the same rtt, each at the limit as it is then (a saturated limiter). */
-function saturated(algorithm: LimitAlgorithm, limit: number, rtt: number, n: number): number {
-  for (let i = 0; i < n; i++) limit = algorithm.update(ok(rtt, Math.floor(limit)), limit);
-  return limit;
+/** Anchors the no-load RTT at `rtt`: 20 app-limited samples (half the limit in flight). */
+function anchored(algorithm: LimitAlgorithm, limit: number, rtt: number): void {
+  for (let i = 0; i < 20; i++) {
+    expect(algorithm.update(ok(rtt, Math.floor(limit / 2)), limit)).toBe(limit);
+  }
+}
+
+// A seeded uniform generator and log-normal noise (median 1), for the noisy creep check.
+function noise(seed: number): () => number {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () =>
+    Math.exp(0.1 * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()));
+}
+
+/** A saturated limiter in front of a downstream of `capacity`: RTT 50 ms × max(1, n / capacity). */
+function drive(
+  algorithm: LimitAlgorithm,
+  samples: number,
+  capacity: () => number,
+  jitter: () => number = () => 1,
+  limit = 20,
+): { limit: number; max: number } {
+  let max = 0;
+  for (let i = 0; i < samples; i++) {
+    const inFlight = Math.max(1, Math.floor(limit));
+    const rtt = 50 * Math.max(1, inFlight / capacity()) * jitter();
+    // Clamped as AdaptiveSemaphore does (minLimit 1, maxLimit 1000).
+    limit = Math.min(1000, Math.max(1, algorithm.update(ok(rtt, inFlight), limit)));
+    max = Math.max(max, limit);
+  }
+  return { limit, max };
 }
 
 describe('gradient2', () => {
+  it('anchors on its first 20 samples, then probes every probeInterval samples while saturated', () => {
+    const algorithm = gradient2({ probeInterval: 3 });
+    // Saturated from the start: the first 20 samples are the anchor (and grow the limit meanwhile).
+    let limit = 20;
+    for (let i = 0; i < 20; i++) limit = algorithm.update(ok(50, 20), limit);
+    expect(limit).toBeCloseTo(36, 10);
+    limit = algorithm.update(ok(50, 20), 36);
+    limit = algorithm.update(ok(50, 20), limit);
+    // The 3rd sample since the anchor starts a probe: half the limit.
+    const resume = limit;
+    expect(algorithm.update(ok(50, 20), resume)).toBe(Math.floor(resume / 2));
+    const half = Math.floor(resume / 2);
+    // Samples that started before the probe (more in flight than the half) measure nothing ...
+    expect(series(algorithm, half, [ok(90, 30), ok(90, half + 1)])).toEqual([half, half]);
+    // ... 20 that started under it do, then the limit comes back.
+    const answers = series(
+      algorithm,
+      half,
+      Array.from({ length: 20 }, () => ok(50, half)),
+    );
+    expect(answers.slice(0, 19).every((a) => a === half)).toBe(true);
+    expect(answers[19]).toBe(resume);
+  });
+
   it('grows by queueSize × smoothing per sample while the RTT holds (4 × 0.2 = 0.8)', () => {
-    const limits = series(gradient2(), 20, [ok(50, 20), ok(50, 20), ok(50, 21)]);
+    const algorithm = gradient2();
+    anchored(algorithm, 20, 50);
+    const limits = series(algorithm, 20, [ok(50, 20), ok(50, 20), ok(50, 21)]);
     expect(limits[0]).toBeCloseTo(20.8, 10);
     expect(limits[1]).toBeCloseTo(21.6, 10);
     expect(limits[2]).toBeCloseTo(22.4, 10);
   });
 
-  it('does not move while app-limited (under half the limit in flight)', () => {
+  it('does not move while app-limited (at most half the limit in flight)', () => {
     expect(series(gradient2(), 20, [ok(50, 9), ok(500, 9)])).toEqual([20, 20]);
   });
 
-  it('shrinks toward inFlight × tolerance × long / short once the RTT passes the tolerance', () => {
+  it('shrinks toward inFlight × tolerance × baseline / short RTT past the tolerance', () => {
     const algorithm = gradient2();
-    const limit = saturated(algorithm, 20, 50, 10); // baseline: 50 ms
-    expect(limit).toBeCloseTo(28, 10);
-    // 100 ms at 28 in flight: gradient 1.2 × 50 / 100 = 0.6, target 28 × 0.6 = 16.8,
-    // smoothed: 28 × 0.8 + 16.8 × 0.2 = 25.76.
-    expect(algorithm.update(ok(100, 28), 28)).toBeCloseTo(25.76, 10);
+    anchored(algorithm, 20, 50);
+    // 100 ms: gradient 1.1 × 50 / 100 = 0.55, target 20 × 0.55 = 11, smoothed 20 × 0.8 + 11 × 0.2.
+    expect(algorithm.update(ok(100, 20), 20)).toBeCloseTo(18.2, 10);
   });
 
   it('never shrinks by more than half a step (gradient floor 0.5), nor adds queueSize while shrinking', () => {
     const algorithm = gradient2();
-    saturated(algorithm, 20, 50, 10);
-    // 1000 ms: gradient 0.06, floored at 0.5: 40 × 0.8 + 20 × 0.2 = 36 (no + 4 × 0.2).
+    anchored(algorithm, 20, 50);
+    // 1000 ms: gradient 0.055, floored at 0.5: 40 × 0.8 + 20 × 0.2 = 36 (no + 4 × 0.2).
     expect(algorithm.update(ok(1000, 40), 40)).toBeCloseTo(36, 10);
   });
 
   it('judges the concurrency a sample ran at: a slow sample from a higher in-flight does not cut a lower limit', () => {
     const algorithm = gradient2();
-    saturated(algorithm, 20, 50, 10);
-    // Started with 90 in flight, now the limit is 30: 90 × 0.6 = 54 > 30, nothing to cut.
+    anchored(algorithm, 20, 50);
+    // Started with 90 in flight, now the limit is 30: 90 × 0.55 = 49.5 > 30, nothing to cut.
     expect(algorithm.update(ok(100, 90), 30)).toBe(30);
   });
 
@@ -57,33 +115,95 @@ describe('gradient2', () => {
     expect(algorithm.update({ rtt: 10, inFlight: 40, dropped: true }, 40)).toBeCloseTo(36, 10);
   });
 
-  it('does not creep up under sustained moderate overload in a noiseless model (the fix)', () => {
-    // A downstream with capacity 40 whose RTT grows with concurrency past it: 50 ms × max(1, n / 40).
-    const algorithm = gradient2();
-    let limit = 20;
-    let max = 0;
-    for (let i = 0; i < 200_000; i++) {
-      const inFlight = Math.floor(limit);
-      limit = algorithm.update(ok(50 * Math.max(1, inFlight / 40), inFlight), limit);
-      if (i > 1000) max = Math.max(max, limit);
-    }
-    expect(max).toBeLessThanOrEqual(40 * 1.25);
-    expect(limit).toBeGreaterThanOrEqual(40);
+  it('probes again after probeInterval samples, and learns a downstream that got slower', () => {
+    const intervals = [5, 1e9];
+    const algorithm = gradient2({ probeInterval: () => intervals.shift() ?? 1e9, rttTolerance: 1 });
+    anchored(algorithm, 20, 50);
+    // 100 ms everywhere now: the limit falls (gradient 0.5) ...
+    const falling = series(
+      algorithm,
+      20,
+      Array.from({ length: 4 }, () => ok(100, 20)),
+    );
+    expect(falling[3]).toBeLessThan(20);
+    // ... the 5th sample since the anchor starts a probe at half the limit, which measures 100 ms.
+    let limit = falling[3]!;
+    const resume = limit;
+    limit = algorithm.update(ok(100, 20), limit);
+    expect(limit).toBe(Math.max(1, Math.floor(resume / 2)));
+    for (let i = 0; i < 20; i++) limit = algorithm.update(ok(100, Math.floor(limit)), limit);
+    expect(limit).toBe(resume);
+    // For about a round trip after a probe (ceil(limit) samples) the limit does not grow: those
+    // requests ran on a downstream the probe left half idle.
+    const held = Math.ceil(resume) - 1;
+    const answers = series(
+      algorithm,
+      limit,
+      Array.from({ length: held }, () => ok(100, Math.floor(resume))),
+    );
+    expect(answers.every((a) => a === resume)).toBe(true);
+    // Anchored at 100 ms, 100 ms is no queueing: growth again.
+    expect(algorithm.update(ok(100, Math.floor(limit)), limit)).toBeCloseTo(limit + 0.8, 10);
   });
 
-  it('follows a downstream that got slower for good, once less concurrency does not help', () => {
+  it('a probe the limiter clamps (minLimit) measures at the clamp; one that gets no sample gives up', () => {
+    let intervals = [1, 1e9];
+    const clamped = gradient2({ probeInterval: () => intervals.shift() ?? 1e9 });
+    anchored(clamped, 20, 50);
+    expect(clamped.update(ok(50, 20), 20)).toBe(10);
+    // The limiter kept 20: samples at 20 in flight measure (80 ms now), 20 of them end the probe.
+    const during = series(
+      clamped,
+      20,
+      Array.from({ length: 20 }, () => ok(80, 20)),
+    );
+    expect(during.every((a) => a === 20)).toBe(true);
+    // Anchored at 80 ms, 80 ms is no queueing: growth, once the post-probe hold (19 samples) is over.
+    expect(
+      series(
+        clamped,
+        20,
+        Array.from({ length: 19 }, () => ok(80, 20)),
+      ).every((a) => a === 20),
+    ).toBe(true);
+    expect(clamped.update(ok(80, 20), 20)).toBeCloseTo(20.8, 10);
+
+    intervals = [1, 1e9];
+    const starved = gradient2({ probeInterval: () => intervals.shift() ?? 1e9 });
+    anchored(starved, 20, 50);
+    expect(starved.update(ok(50, 20), 20)).toBe(10);
+    // Nothing ever starts under the probe's limit: after 10 × (20 + 20) samples it gives up.
+    const answers = series(
+      starved,
+      10,
+      Array.from({ length: 401 }, () => ok(50, 15)),
+    );
+    expect(answers.slice(0, 400).every((a) => a === 10)).toBe(true);
+    expect(answers[400]).toBe(20);
+  });
+
+  it('does not creep up under sustained moderate overload (the fix), noiseless and noisy', () => {
+    const quiet = drive(gradient2(), 200_000, () => 40);
+    expect(quiet.max).toBeLessThanOrEqual(40 * 1.5);
+    expect(quiet.limit).toBeGreaterThanOrEqual(40 * 0.9);
+    const noisy = drive(gradient2(), 300_000, () => 40, noise(3));
+    expect(noisy.max).toBeLessThanOrEqual(40 * 1.5);
+    expect(noisy.limit).toBeGreaterThanOrEqual(40 * 0.9);
+    expect(noisy.limit).toBeLessThanOrEqual(40 * 1.3);
+  });
+
+  it('follows the capacity down and back up', () => {
     const algorithm = gradient2();
-    let limit = saturated(algorithm, 20, 50, 100);
-    // Every request now takes 150 ms whatever the concurrency: the limit falls, then the
-    // baseline learns 150 ms from samples at half the baseline's concurrency, and growth resumes.
-    let low = limit;
-    for (let i = 0; i < 5000; i++) {
-      // As AdaptiveSemaphore does with minLimit 1.
-      limit = Math.max(1, algorithm.update(ok(150, Math.floor(limit)), limit));
-      low = Math.min(low, limit);
-    }
-    expect(low).toBeLessThan(30);
-    expect(limit).toBeGreaterThan(low + 10);
+    let capacity = 40;
+    let { limit } = drive(algorithm, 20_000, () => capacity, noise(5));
+    capacity = 20;
+    ({ limit } = drive(algorithm, 20_000, () => capacity, noise(6), limit));
+    expect(limit).toBeGreaterThanOrEqual(20 * 0.8);
+    expect(limit).toBeLessThanOrEqual(20 * 1.3);
+    capacity = 40;
+    ({ limit } = drive(algorithm, 20_000, () => capacity, noise(7), limit));
+    expect(limit).toBeGreaterThanOrEqual(40 * 0.9);
+    expect(limit).toBeLessThanOrEqual(40 * 1.3);
   });
 
   it('is deterministic: two instances fed the same samples answer the same', () => {
@@ -92,14 +212,21 @@ describe('gradient2', () => {
   });
 
   it('validates its options, naming them', () => {
-    expect(() => gradient2({ smoothing: 0 })).toThrow('Expected `smoothing` to be in (0, 1], got 0');
+    expect(() => gradient2({ smoothing: 0 })).toThrow(
+      'Expected `smoothing` to be in (0, 1], got 0',
+    );
     expect(() => gradient2({ rttTolerance: 0.9 })).toThrow('`rttTolerance`');
     expect(() => gradient2({ longWindow: 1.5 })).toThrow('`longWindow`');
+    expect(() => gradient2({ probeSamples: 0 })).toThrow('`probeSamples`');
+    expect(() => gradient2({ probeInterval: 0 })).toThrow(
+      'Expected `probeInterval` to be a number >= 1 or a function, got 0',
+    );
     expect(() => gradient2({ queueSize: 'x' as unknown as number })).toThrow(TypeError);
   });
 
   it('takes queueSize as a function of the limit', () => {
     const algorithm = gradient2({ queueSize: (limit) => Math.sqrt(limit), smoothing: 1 });
+    anchored(algorithm, 16, 50);
     expect(algorithm.update(ok(50, 16), 16)).toBe(20);
   });
 });

@@ -2,6 +2,8 @@ import { MovingAverage, numberOption, ofLimit } from './internal/limit-math.js';
 import { assertOptions } from './internal/validate.js';
 import type { LimitAlgorithm, LimitSample } from './types.js';
 
+const TOLERANCE = 1.1;
+
 export interface Gradient2Options {
   /**
    * How far one sample moves the limit toward its new estimate, in (0, 1]: 1 jumps, 0.2 (the
@@ -13,42 +15,51 @@ export interface Gradient2Options {
    * `smoothing`, per sample). A number or a function of the limit. Default 4 (Netflix).
    */
   queueSize?: number | ((limit: number) => number);
-  /** Samples in the long (baseline) RTT average. Default 600 (Netflix). */
+  /** Samples in the long RTT average (it can only lower the baseline, see below). Default 600 (Netflix). */
   longWindow?: number;
   /**
-   * How much slower than the baseline a round trip may be before the limit shrinks, >= 1.
-   * With the baseline anchored (see below) this is the latency inflation accepted at the
-   * operating point, so the default is 1.2 (Netflix uses 1.5, with a baseline that drifts).
+   * How much slower than the baseline a round trip may be before the limit shrinks, >= 1. With
+   * an anchored baseline this is the latency inflation accepted at the operating point, so the
+   * default is 1.1 (Netflix: 1.5, with a baseline that drifts up with the load).
    */
   rttTolerance?: number;
+  /**
+   * Samples between two measurements of the no-load RTT while saturated: a number, or a
+   * function of the limit. Default `100 × limit` (about a hundred round trips).
+   */
+  probeInterval?: number | ((limit: number) => number);
+  /** Samples averaged into one no-load RTT measurement. Default 20. */
+  probeSamples?: number;
 }
 
 /**
- * Latency gradient, after Netflix's Gradient2Limit: compares each round trip (short RTT) with a
- * long average (the baseline, ~600 samples). While the round trip is within `rttTolerance` of
- * the baseline the limit grows by `queueSize`; past it, the limit is scaled by
- * `tolerance × long / short` (never below half), both moves smoothed by `smoothing`. Samples
- * taken with less than half the limit in flight do not move it (the caller is app-limited).
+ * Latency gradient, after Netflix's Gradient2Limit: compares each round trip with a baseline.
+ * While the round trip is within `rttTolerance` of the baseline the limit grows by `queueSize`;
+ * past it the limit shrinks toward `inFlight × tolerance × baseline / rtt` (never below half),
+ * both moves smoothed by `smoothing`. Samples taken with at most half the limit in flight do
+ * not move it (the caller is app-limited).
  *
- * The fix for its upward creep. Netflix's version creeps up under sustained moderate overload
- * (Netflix/concurrency-limits#137, #134): its baseline is an average of every sample, so when
- * the limit is a little too high the baseline learns the inflated latency, the gradient
- * returns to 1, and the limit grows again, without end; and it adds `queueSize` even while
- * shrinking, which holds the limit up at `queueSize / (1 - gradient)`. Here:
- * 1. the baseline learns a sample slower than itself only if that sample ran with no more in
- *    flight than the baseline's own samples did (a moving average of their in-flight). Latency
- *    that rose with our own concurrency is queueing we caused, not a new normal; latency that
- *    rose at the same or lower concurrency is the downstream getting slower, and is learnt.
- *    Faster samples are always learnt, and they are what lets the baseline's concurrency rise;
- * 2. `queueSize` is added only when no queueing is seen (gradient 1), never while shrinking;
- * 3. a drop counts as the strongest queueing signal (gradient 0.5) and is not learnt as an RTT;
- * 4. a shrink scales the in-flight the sample started with, not the current limit (and never
- *    raises it): after a sudden overload, every request still in flight comes back slow, and
- *    each cut the already-cut limit again, down to the floor, in Netflix's version.
+ * The fix for its upward creep. Netflix's baseline is a long average of every sample, so under
+ * sustained moderate overload it learns the latency the too-high limit causes, the gradient
+ * returns to 1 and the limit grows again, without end (Netflix/concurrency-limits#137, #134);
+ * it also adds `queueSize` while shrinking, which holds the limit at `queueSize / (1 − gradient)`.
+ * Here the baseline is anchored to a measured no-load RTT, as Envoy's adaptive concurrency
+ * filter does: the mean RTT of `probeSamples` samples that ran with at most half the limit in
+ * flight. App-limited periods give such samples for free; when saturated for `probeInterval`
+ * samples, the algorithm probes: it answers half the limit until `probeSamples` requests that
+ * started under it have come back, then restores the limit. The first `probeSamples` samples
+ * are the first anchor. The baseline is `min(anchor, long average)`: a faster downstream
+ * lowers it at once, a slower one raises it only at the next measurement, so the limit's own
+ * queueing can never raise it. Also:
+ * - `queueSize` is added only when no queueing is seen, never while shrinking;
+ * - a shrink scales the in-flight the sample started with, not the current limit: after a
+ *   sudden overload every request still in flight comes back slow, and with Netflix's rule
+ *   each of them cuts the already-cut limit again, down to the floor;
+ * - a drop counts as gradient 0.5 and is not learnt as an RTT.
  *
- * Deterministic rather than stateless: the baseline lives in this instance, so `update` answers
- * from the samples it has seen so far, in order (no clock, no randomness). Give each limiter
- * its own instance.
+ * Deterministic rather than stateless: the anchor, the averages and the probe live in this
+ * instance, so `update` answers from the samples seen so far, in order (no clock, no
+ * randomness). Give each limiter its own instance.
  */
 export function gradient2(options?: Gradient2Options): LimitAlgorithm {
   assertOptions('options', options);
@@ -70,41 +81,114 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
   const tolerance = numberOption(
     'rttTolerance',
     options?.rttTolerance,
-    1.2,
+    TOLERANCE,
     (v) => v >= 1 && Number.isFinite(v),
     'a finite number >= 1',
   );
+  if (typeof options?.probeInterval === 'number') {
+    numberOption(
+      'probeInterval',
+      options.probeInterval,
+      0,
+      (v) => v >= 1,
+      'a number >= 1 or a function',
+    );
+  }
+  const probeInterval = ofLimit('probeInterval', options?.probeInterval, (limit) => 100 * limit);
+  const probeSamples = numberOption(
+    'probeSamples',
+    options?.probeSamples,
+    20,
+    (v) => Number.isInteger(v) && v >= 1,
+    'an integer >= 1',
+  );
+
   const longRtt = new MovingAverage(longWindow, 10);
-  const longInFlight = new MovingAverage(longWindow, 10);
+
+  /** Mean RTT at low load (at most half the limit in flight): the anchor. Infinity until measured. */
+  let noLoadRtt = Number.POSITIVE_INFINITY;
+  let lowCount = 0;
+  let lowSum = 0;
+  /** Samples since the anchor was last measured, and how many may pass before the next probe. */
+  let sinceAnchor = 0;
+  let anchorInterval = 0;
+  /** While probing: the limit to go back to; else undefined. */
+  let resume: number | undefined;
+  let probeAge = 0;
+  /** Samples after a probe during which the limit may not grow (see below). */
+  let hold = 0;
+
+  const lowLoad = (rtt: number, limit: number): boolean => {
+    lowSum += rtt;
+    lowCount++;
+    if (lowCount < probeSamples) return false;
+    noLoadRtt = lowSum / lowCount;
+    lowSum = lowCount = sinceAnchor = 0;
+    // A fresh measurement outranks the average: restart it there (past its warm-up).
+    longRtt.value = noLoadRtt;
+    longRtt.count = Math.max(longRtt.count, 10);
+    // Fixed now: a limit that grows must not push its own next check further away.
+    anchorInterval = probeInterval(limit);
+    return true;
+  };
 
   return {
     update(sample: LimitSample, limit: number): number {
+      const rtt = sample.rtt;
+      sinceAnchor++;
+
+      if (resume !== undefined) {
+        // Probing: only work started under the lowered limit measures the no-load RTT.
+        probeAge++;
+        const done =
+          sample.inFlight <= Math.max(1, Math.floor(limit)) &&
+          !sample.dropped &&
+          lowLoad(rtt, resume);
+        // A probe that cannot complete (the limit was not lowered, or nothing arrives) gives up.
+        if (done || probeAge > 10 * (resume + probeSamples)) {
+          const back = resume;
+          resume = undefined;
+          // For about one round trip at the restored limit, samples come back from a
+          // downstream the probe left half idle: fast, but no evidence for a higher limit.
+          hold = Math.ceil(back);
+          return back;
+        }
+        return limit;
+      }
+
       if (sample.dropped) {
         return limit * (1 - smoothing) + Math.min(limit, sample.inFlight * 0.5) * smoothing;
       }
-      const shortRtt = sample.rtt;
-      const baseline = longRtt.value;
-      const baselineInFlight = longInFlight.value;
-      if (
-        longRtt.count < 10 ||
-        shortRtt <= baseline ||
-        (shortRtt <= tolerance * baseline && sample.inFlight <= Math.round(baselineInFlight)) ||
-        sample.inFlight <= baselineInFlight / 2
-      ) {
-        longRtt.add(shortRtt);
-        longInFlight.add(sample.inFlight);
+
+      longRtt.add(rtt);
+      // Back from a long overload: let the average fall faster than it would.
+      if (longRtt.value > 2 * rtt) longRtt.value *= 0.95;
+
+      // App-limited: nothing to learn about a higher limit, but a free no-load measurement.
+      if (sample.inFlight * 2 <= limit) {
+        lowLoad(rtt, limit);
+        return limit;
       }
-      // Back from a long overload: let the baseline fall faster than its average would.
-      if (longRtt.value > 2 * shortRtt) longRtt.value *= 0.95;
+      // The first samples anchor it (as Netflix's average warms up on its first ones): probing
+      // at once would halve the limit just when traffic starts.
+      if (noLoadRtt === Number.POSITIVE_INFINITY) lowLoad(rtt, limit);
+      // Saturated without a fresh anchor for a while: probe (half the limit for a moment).
+      else if (sinceAnchor >= anchorInterval) {
+        resume = limit;
+        probeAge = 0;
+        lowSum = lowCount = 0;
+        return Math.max(1, Math.floor(limit / 2));
+      }
 
-      if (sample.inFlight < limit / 2) return limit;
-
-      const gradient =
-        shortRtt <= 0 ? 1 : Math.max(0.5, Math.min(1, (tolerance * longRtt.value) / shortRtt));
-      if (gradient >= 1) return limit * (1 - smoothing) + (limit + queueSize(limit)) * smoothing;
+      const baseline = Math.min(noLoadRtt, longRtt.value);
+      const gradient = rtt <= 0 ? 1 : Math.max(0.5, Math.min(1, (tolerance * baseline) / rtt));
+      if (hold > 0) hold--;
+      if (gradient >= 1) {
+        return hold > 0 ? limit : limit * (1 - smoothing) + (limit + queueSize(limit)) * smoothing;
+      }
       // The sample judges the concurrency it ran at: a sample that started when more was in
       // flight than the limit allows now says nothing against the lower limit. Without this,
-      // the samples still in flight after an overload began each cut again, to minLimit.
+      // the samples still in flight after an overload began each cut again, to the floor.
       const target = Math.min(limit, sample.inFlight * gradient);
       return limit * (1 - smoothing) + target * smoothing;
     },

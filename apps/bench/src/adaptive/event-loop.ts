@@ -28,7 +28,12 @@ export class EventLoop {
   readonly clock = (): number => this.now;
 
   at(time: number, run: () => void): Scheduled {
-    const event: Event = { time: Math.max(time, this.now), seq: this.#seq++, run, cancelled: false };
+    const event: Event = {
+      time: Math.max(time, this.now),
+      seq: this.#seq++,
+      run,
+      cancelled: false,
+    };
     const heap = this.#heap;
     heap.push(event);
     let i = heap.length - 1;

@@ -18,13 +18,21 @@ export async function runAll(seed: number, sustained: boolean, log: (line: strin
   const results = new Map<string, RunResult>();
   for (const config of CONFIGS) {
     log(`simulating ${config.name}`);
-    results.set(config.name, await simulate({ seed, downstream: DOWNSTREAM, phases: PHASES, limits: config.limits }));
+    results.set(
+      config.name,
+      await simulate({ seed, downstream: DOWNSTREAM, phases: PHASES, limits: config.limits }),
+    );
   }
   let sustainedMax: number | undefined;
   if (sustained) {
     log('simulating gradient2, 10 minutes at 120 %');
     const gradient = CONFIGS.find((c) => c.name === 'gradient2')!;
-    const run = await simulate({ seed, downstream: DOWNSTREAM, phases: SUSTAINED, limits: gradient.limits });
+    const run = await simulate({
+      seed,
+      downstream: DOWNSTREAM,
+      phases: SUSTAINED,
+      limits: gradient.limits,
+    });
     sustainedMax = run.phases[0]!.limitMax;
   }
   return { results, checks: check(results, sustainedMax) };
@@ -67,7 +75,11 @@ async function main(): Promise<void> {
   });
   writeFileSync(
     resolve(root, 'docs/adaptive-limits.svg'),
-    chart(results, starts, `sluice adaptive limits, simulated (seed ${seed}): ${PHASES.map((p) => p.name).join(' | ')}`),
+    chart(
+      results,
+      starts,
+      `sluice adaptive limits, simulated (seed ${seed}): ${PHASES.map((p) => p.name).join(' | ')}`,
+    ),
   );
   const docPath = resolve(root, 'docs/benchmarks.md');
   const doc = readFileSync(docPath, 'utf8');

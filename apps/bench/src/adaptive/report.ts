@@ -25,7 +25,9 @@ export function resultsTable(results: Map<string, RunResult>): string {
 export function checksTable(checks: Check[]): string {
   const lines = ['| target | limiter | phase | value | result |', '|---|---|---|--:|---|'];
   for (const c of checks) {
-    lines.push(`| ${c.target} | ${c.config} | ${c.phase} | ${c.value} | ${c.pass ? 'PASS' : '**MISS**'} |`);
+    lines.push(
+      `| ${c.target} | ${c.config} | ${c.phase} | ${c.value} | ${c.pass ? 'PASS' : '**MISS**'} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -33,7 +35,11 @@ export function checksTable(checks: Check[]): string {
 const COLORS = ['#999999', '#2b8a3e', '#c92a2a', '#e67700', '#1c7ed6', '#7048e8'];
 
 /** Two panels over virtual time: the limit, and the p99 latency of each second. */
-export function chart(results: Map<string, RunResult>, phaseStarts: number[], title: string): string {
+export function chart(
+  results: Map<string, RunResult>,
+  phaseStarts: number[],
+  title: string,
+): string {
   const width = 960;
   const panel = 220;
   const left = 60;
@@ -79,7 +85,9 @@ export function chart(results: Map<string, RunResult>, phaseStarts: number[], ti
   }
   entries.forEach(([name, result], i) => {
     const color = COLORS[i % COLORS.length]!;
-    const limitPoints = result.limit.map(([t, l]) => `${x(t).toFixed(1)},${y(l, maxLimit, top).toFixed(1)}`);
+    const limitPoints = result.limit.map(
+      ([t, l]) => `${x(t).toFixed(1)},${y(l, maxLimit, top).toFixed(1)}`,
+    );
     const p99Points = result.p99
       .filter(([, v]) => !Number.isNaN(v))
       .map(([t, v]) => `${x(t).toFixed(1)},${y(v, maxP99, top + panel + gap).toFixed(1)}`);

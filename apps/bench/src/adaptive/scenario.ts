@@ -19,7 +19,9 @@ export const PHASES: Phase[] = [
 ];
 
 /** 10 minutes at 120 % of capacity: the upward-creep check for gradient2. */
-export const SUSTAINED: Phase[] = [{ name: 'sustained 120 %', seconds: 600, load: 1.2, capacity: 1 }];
+export const SUSTAINED: Phase[] = [
+  { name: 'sustained 120 %', seconds: 600, load: 1.2, capacity: 1 },
+];
 
 export interface Config {
   name: string;
@@ -32,7 +34,11 @@ export const CONFIGS: Config[] = [
   { name: 'fixed 40 (right)', adaptive: false, limits: { initialLimit: 40 } },
   { name: 'fixed 400 (too high)', adaptive: false, limits: { initialLimit: 400 } },
   // AIMD knows nothing below its `timeout`: set it to the latency you promise (here 2 × base).
-  { name: 'aimd', adaptive: true, limits: { algorithm: () => aimd({ timeout: 100 }), initialLimit: 20 } },
+  {
+    name: 'aimd',
+    adaptive: true,
+    limits: { algorithm: () => aimd({ timeout: 100 }), initialLimit: 20 },
+  },
   { name: 'gradient2', adaptive: true, limits: { algorithm: () => gradient2(), initialLimit: 20 } },
   { name: 'vegas', adaptive: true, limits: { algorithm: () => vegas(), initialLimit: 20 } },
 ];
@@ -52,7 +58,8 @@ export function check(results: Map<string, RunResult>, sustainedMax?: number): C
   PHASES.forEach((phase, i) => {
     let best = fixedNames[0]!;
     for (const name of fixedNames) {
-      if (results.get(name)!.phases[i]!.goodput > results.get(best)!.phases[i]!.goodput) best = name;
+      if (results.get(name)!.phases[i]!.goodput > results.get(best)!.phases[i]!.goodput)
+        best = name;
     }
     const reference = results.get(best)!.phases[i]!;
     for (const config of CONFIGS.filter((c) => c.adaptive)) {

@@ -3,7 +3,7 @@
 // which gives up on a request at its deadline. Everything runs on the EventLoop's virtual
 // clock and two seeded generators, so the same seed gives the same numbers.
 
-import { AdaptiveSemaphore, type AdaptivePermit, type LimitAlgorithm } from '@sluice/core';
+import { type AdaptivePermit, AdaptiveSemaphore, type LimitAlgorithm } from '@sluice/core';
 import { EventLoop } from './event-loop.js';
 import { exponential, logNormal, seeded } from './prng.js';
 
@@ -52,7 +52,10 @@ export interface PhaseResult {
   limitMin: number;
   limitMax: number;
   limitMean: number;
-  /** Virtual ms from the phase start until the limit stayed within 20 % of the capacity (undefined: never). */
+  /**
+   * Virtual ms from the phase start until the limit's per-second median stayed within 20 % of
+   * the capacity to the end of the phase (undefined: never).
+   */
   settledAfterMs: number | undefined;
 }
 
@@ -200,11 +203,19 @@ export async function simulate(options: RunOptions): Promise<RunResult> {
     const tally = tallies[i]!;
     const sorted = tally.latencies.sort((a, b) => a - b);
     const right = downstream.capacity * phase.capacity;
-    // Settled: from the first sample after which the limit stays within 20 % of the capacity.
-    let settledIndex: number | undefined;
-    for (let k = tally.limits.length - 1; k >= 0; k--) {
-      if (Math.abs(tally.limits[k]! - right) > 0.2 * right) break;
-      settledIndex = k;
+    // Settled: from the first second after which the limit's median over each second stays
+    // within 20 % of the capacity. The median, so that gradient2's probes (half the limit for a
+    // few round trips, on purpose) do not count as unsettled.
+    const perSecond = Math.max(1, Math.round(1000 / sampleMs));
+    const medians: number[] = [];
+    for (let k = 0; k < tally.limits.length; k += perSecond) {
+      const window = tally.limits.slice(k, k + perSecond).sort((a, b) => a - b);
+      medians.push(window[Math.floor(window.length / 2)]!);
+    }
+    let settledSecond: number | undefined;
+    for (let k = medians.length - 1; k >= 0; k--) {
+      if (Math.abs(medians[k]! - right) > 0.2 * right) break;
+      settledSecond = k;
     }
     return {
       name: phase.name,
@@ -219,7 +230,7 @@ export async function simulate(options: RunOptions): Promise<RunResult> {
       limitMin: Math.min(...tally.limits),
       limitMax: Math.max(...tally.limits),
       limitMean: tally.limits.reduce((a, b) => a + b, 0) / tally.limits.length,
-      settledAfterMs: settledIndex === undefined ? undefined : settledIndex * sampleMs,
+      settledAfterMs: settledSecond === undefined ? undefined : settledSecond * 1000,
     };
   });
   return { phases: results, limit: limitSeries, p99: p99Series };

@@ -169,8 +169,14 @@ describe('FIFO and cancellation (as Semaphore)', () => {
     const { sem } = fixed(2, { minLimit: 2 });
     const a = await sem.acquire({ weight: 2 });
     const order: string[] = [];
-    const heavy = sem.acquire({ weight: 2 }).then((p) => (order.push('heavy'), p));
-    const light = sem.acquire().then((p) => (order.push('light'), p));
+    const heavy = sem.acquire({ weight: 2 }).then((p) => {
+      order.push('heavy');
+      return p;
+    });
+    const light = sem.acquire().then((p) => {
+      order.push('light');
+      return p;
+    });
     expect(sem.tryAcquire()).toBeUndefined();
     a.release();
     (await heavy).release();
@@ -307,7 +313,12 @@ describe('the limit moves', () => {
     const sem = new AdaptiveSemaphore({ algorithm: { update: () => next }, initialLimit: 1 });
     const a = await sem.acquire();
     const order: string[] = [];
-    const w = ['b', 'c', 'd'].map((n) => sem.acquire().then((p) => (order.push(n), p)));
+    const w = ['b', 'c', 'd'].map((n) =>
+      sem.acquire().then((p) => {
+        order.push(n);
+        return p;
+      }),
+    );
     next = 4;
     a.release();
     expect(sem.stats()).toMatchObject({ limit: 4, inUse: 3, waiting: 0 });

@@ -21,8 +21,10 @@ export interface AimdOptions {
 /**
  * Loss based (additive increase, multiplicative decrease), after Netflix's AIMDLimit: each
  * success that ran while at least half the limit was in flight adds `increase`; each loss
- * (`drop()`, or a round trip above `timeout`) multiplies the limit by `backoffRatio`. It knows
- * nothing of latency below `timeout`: it fills the downstream until it fails.
+ * (`drop()`, or a round trip above `timeout`) multiplies by `backoffRatio` the in-flight the
+ * sample ran at (Netflix: the limit; from the in-flight, the losses of requests started before
+ * a cut do not cut again). It knows nothing of latency below `timeout`: it fills the downstream
+ * until it fails.
  *
  * Stateless: `update(sample, limit)` depends on its arguments only.
  */
@@ -46,7 +48,10 @@ export function aimd(options?: AimdOptions): LimitAlgorithm {
   return {
     update(sample: LimitSample, limit: number): number {
       if (sample.dropped || sample.rtt > timeout) {
-        return Math.max(1, Math.min(limit - 1, limit * backoffRatio));
+        // Backs off from the concurrency the sample ran at, never up: after an overload began,
+        // every request still in flight fails, and each would cut the already-cut limit again.
+        const from = sample.inFlight;
+        return Math.min(limit, Math.max(1, Math.min(from - 1, from * backoffRatio)));
       }
       // App-limited: successes with most of the limit idle say nothing about a higher one.
       if (sample.inFlight * 2 < limit) return limit;

@@ -55,10 +55,11 @@ describe('gradient2', () => {
   it('anchors on its first 20 samples, then probes every probeInterval samples while saturated', () => {
     const algorithm = gradient2({ probeInterval: 3 });
     // Saturated from the start: the first 20 samples are the anchor (and grow the limit meanwhile).
+    // (Each sample ran with 20 in flight: growth aims at 20 + 4.)
     let limit = 20;
     for (let i = 0; i < 20; i++) limit = algorithm.update(ok(50, 20), limit);
-    expect(limit).toBeCloseTo(36, 10);
-    limit = algorithm.update(ok(50, 20), 36);
+    expect(limit).toBeCloseTo(24 - 4 * 0.8 ** 20, 10);
+    limit = algorithm.update(ok(50, 20), limit);
     limit = algorithm.update(ok(50, 20), limit);
     // The 3rd sample since the anchor starts a probe: half the limit.
     const resume = limit;
@@ -76,13 +77,15 @@ describe('gradient2', () => {
     expect(answers[19]).toBe(resume);
   });
 
-  it('grows by queueSize × smoothing per sample while the RTT holds (4 × 0.2 = 0.8)', () => {
+  it('grows toward inFlight + queueSize while the RTT holds, smoothed', () => {
     const algorithm = gradient2();
     anchored(algorithm, 20, 50);
-    const limits = series(algorithm, 20, [ok(50, 20), ok(50, 20), ok(50, 21)]);
-    expect(limits[0]).toBeCloseTo(20.8, 10);
-    expect(limits[1]).toBeCloseTo(21.6, 10);
-    expect(limits[2]).toBeCloseTo(22.4, 10);
+    const limits = series(algorithm, 20, [ok(50, 20), ok(50, 20), ok(50, 21), ok(50, 10 + 1)]);
+    expect(limits[0]).toBeCloseTo(20.8, 10); // 20 × 0.8 + 24 × 0.2
+    expect(limits[1]).toBeCloseTo(21.44, 10); // 20.8 × 0.8 + (20 + 4) × 0.2
+    expect(limits[2]).toBeCloseTo(22.152, 10); // 21.44 × 0.8 + (21 + 4) × 0.2
+    // A fast sample that ran with 11 in flight says 15 is fine: nothing about 22.
+    expect(limits[3]).toBeCloseTo(22.152, 10);
   });
 
   it('does not move while app-limited (at most half the limit in flight)', () => {
@@ -142,8 +145,11 @@ describe('gradient2', () => {
       Array.from({ length: held }, () => ok(100, Math.floor(resume))),
     );
     expect(answers.every((a) => a === resume)).toBe(true);
-    // Anchored at 100 ms, 100 ms is no queueing: growth again.
-    expect(algorithm.update(ok(100, Math.floor(limit)), limit)).toBeCloseTo(limit + 0.8, 10);
+    // Anchored at 100 ms, 100 ms is no queueing: growth again, toward floor(limit) + 4.
+    expect(algorithm.update(ok(100, Math.floor(limit)), limit)).toBeCloseTo(
+      limit * 0.8 + (Math.floor(limit) + 4) * 0.2,
+      10,
+    );
   });
 
   it('a probe the limiter clamps (minLimit) measures at the clamp; one that gets no sample gives up', () => {

@@ -25,7 +25,9 @@ export interface Gradient2Options {
   rttTolerance?: number;
   /**
    * Samples between two measurements of the no-load RTT while saturated: a number, or a
-   * function of the limit. Default `100 × limit` (about a hundred round trips).
+   * function of the limit. Default `1000 × limit` (about a thousand round trips: a minute at
+   * 60 ms, as Envoy's default interval). A probe halves the limit for about two round trips;
+   * a downstream that got slower for good is learnt at the next one.
    */
   probeInterval?: number | ((limit: number) => number);
   /** Samples averaged into one no-load RTT measurement. Default 20. */
@@ -36,8 +38,8 @@ export interface Gradient2Options {
  * Latency gradient, after Netflix's Gradient2Limit: compares each round trip with a baseline.
  * While the round trip is within `rttTolerance` of the baseline the limit grows by `queueSize`;
  * past it the limit shrinks toward `inFlight × tolerance × baseline / rtt` (never below half),
- * both moves smoothed by `smoothing`. Samples taken with at most half the limit in flight do
- * not move it (the caller is app-limited).
+ * both moves smoothed by `smoothing`. Only samples that ran within `queueSize` of the limit move
+ * it: with less in flight the limit was not what held the work back.
  *
  * The fix for its upward creep. Netflix's baseline is a long average of every sample, so under
  * sustained moderate overload it learns the latency the too-high limit causes, the gradient
@@ -52,9 +54,13 @@ export interface Gradient2Options {
  * lowers it at once, a slower one raises it only at the next measurement, so the limit's own
  * queueing can never raise it. Also:
  * - `queueSize` is added only when no queueing is seen, never while shrinking;
- * - a shrink scales the in-flight the sample started with, not the current limit: after a
- *   sudden overload every request still in flight comes back slow, and with Netflix's rule
- *   each of them cuts the already-cut limit again, down to the floor;
+ * - both moves are judged by the in-flight the sample started with, not the current limit.
+ *   A shrink scales that in-flight: after a sudden overload every request still in flight
+ *   comes back slow, and with Netflix's rule each of them cuts the already-cut limit again,
+ *   down to the floor. Growth aims at that in-flight plus `queueSize`: after a rise, requests
+ *   that started before it come back fast and would each raise the limit again;
+ * - for about one round trip after a probe the limit does not grow (those requests ran on a
+ *   downstream the probe left half idle);
  * - a drop counts as gradient 0.5 and is not learnt as an RTT.
  *
  * Deterministic rather than stateless: the anchor, the averages and the probe live in this
@@ -94,7 +100,7 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
       'a number >= 1 or a function',
     );
   }
-  const probeInterval = ofLimit('probeInterval', options?.probeInterval, (limit) => 100 * limit);
+  const probeInterval = ofLimit('probeInterval', options?.probeInterval, (limit) => 1000 * limit);
   const probeSamples = numberOption(
     'probeSamples',
     options?.probeSamples,
@@ -180,11 +186,22 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
         return Math.max(1, Math.floor(limit / 2));
       }
 
+      // A sample speaks about the limit only if it ran within queueSize of it: one that ran
+      // with much less in flight was neither held back nor pushing (noise there would pull the
+      // limit down to the load of the moment, and bursts would then queue).
+      const headroom = queueSize(limit);
+      if (sample.inFlight + headroom <= limit) return limit;
+
       const baseline = Math.min(noLoadRtt, longRtt.value);
       const gradient = rtt <= 0 ? 1 : Math.max(0.5, Math.min(1, (tolerance * baseline) / rtt));
       if (hold > 0) hold--;
       if (gradient >= 1) {
-        return hold > 0 ? limit : limit * (1 - smoothing) + (limit + queueSize(limit)) * smoothing;
+        // Growth is judged like a shrink, by the concurrency the sample ran at: a fast sample
+        // says `inFlight + queueSize` is fine, nothing about a limit above that. Without this,
+        // the fast samples still coming back from before a rise keep raising the limit.
+        const target = sample.inFlight + headroom;
+        if (hold > 0) return limit;
+        return limit * (1 - smoothing) + target * smoothing;
       }
       // The sample judges the concurrency it ran at: a sample that started when more was in
       // flight than the limit allows now says nothing against the lower limit. Without this,

@@ -11,8 +11,8 @@ import { AdaptiveSemaphore, concurrency, gradient2 } from '@sluice/express';
 import express from 'express';
 import { exponential, seeded } from './prng.js';
 
-const CAPACITY = 20;
-const BASE_MS = 50;
+const CAPACITY = 10;
+const BASE_MS = 100;
 const LOAD = 1.5;
 const WARMUP_MS = 3000;
 const MEASURE_MS = 6000;

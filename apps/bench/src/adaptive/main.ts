@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const section = [
     START,
     '',
-    `Seed ${seed}. Downstream: capacity ${d.capacity} concurrent at ${d.baseMs} ms (log-normal noise σ ${d.noise}), service time × max(1, inFlight / capacity), deadline ${d.deadlineMs} ms; queue wait at most ${d.queueTimeoutMs} ms. Phases of ${PHASES[0]!.seconds} s: ${PHASES.map((p) => p.name).join(', ')} (load relative to the full capacity). Virtual time; numbers are exact for the seed and do not depend on the machine.`,
+    `Seed ${seed}. Downstream: capacity ${d.capacity} concurrent at ${d.baseMs} ms (log-normal noise σ ${d.noise}), service time × max(1, inFlight / capacity), deadline ${d.deadlineMs} ms; queue wait at most ${d.queueTimeoutMs} ms. Phases: ${PHASES.map((p) => `${p.name} (${p.seconds} s)`).join(', ')}; load relative to the full capacity; the warm-up is not scored. Virtual time; numbers are exact for the seed and do not depend on the machine.`,
     '',
     resultsTable(results),
     '',

@@ -62,7 +62,8 @@ export function chart(
     offset + panel - (Math.min(value, max) / max) * panel;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + 2 * panel + gap + 40}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${top + 2 * panel + gap + 40}" font-family="sans-serif" font-size="11">`,
+    `<title>${title}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="20" font-size="14">${title}</text>`,
   );

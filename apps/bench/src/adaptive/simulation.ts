@@ -15,6 +15,8 @@ export interface Phase {
   load: number;
   /** Downstream capacity in this phase, as a fraction of the nominal one. */
   capacity: number;
+  /** False for a warm-up: reported, not checked against the targets. Default true. */
+  scored?: boolean;
 }
 
 export interface Downstream {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gradient2 } from './gradient2.js';
+import { seeded } from './internal/seeded.js';
 import type { LimitAlgorithm, LimitSample } from './types.js';
 
 const ok = (rtt: number, inFlight: number): LimitSample => ({ rtt, inFlight, dropped: false });
@@ -18,16 +19,9 @@ function anchored(algorithm: LimitAlgorithm, limit: number, rtt: number): void {
   }
 }
 
-// A seeded uniform generator and log-normal noise (median 1), for the noisy creep check.
+/** Log-normal noise (median 1, σ 0.1) from a seeded generator, for the noisy checks. */
 function noise(seed: number): () => number {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seeded(seed);
   return () =>
     Math.exp(0.1 * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()));
 }
@@ -61,10 +55,11 @@ describe('gradient2', () => {
     expect(limit).toBeCloseTo(24 - 4 * 0.8 ** 20, 10);
     limit = algorithm.update(ok(50, 20), limit);
     limit = algorithm.update(ok(50, 20), limit);
-    // The 3rd sample since the anchor starts a probe: half the limit.
+    // The 3rd sample since the anchor starts a probe. The first anchor was the first samples'
+    // mean, a guess: its probe goes down to 3 in flight (later ones halve the limit).
     const resume = limit;
-    expect(algorithm.update(ok(50, 20), resume)).toBe(Math.floor(resume / 2));
-    const half = Math.floor(resume / 2);
+    expect(algorithm.update(ok(50, 20), resume)).toBe(3);
+    const half = 3;
     // Samples that started before the probe (more in flight than the half) measure nothing ...
     expect(series(algorithm, half, [ok(90, 30), ok(90, half + 1)])).toEqual([half, half]);
     // ... 20 that started under it do, then the limit comes back.
@@ -75,6 +70,20 @@ describe('gradient2', () => {
     );
     expect(answers.slice(0, 19).every((a) => a === half)).toBe(true);
     expect(answers[19]).toBe(resume);
+  });
+
+  it('checks its first anchor with a probe after about one round trip of saturation', () => {
+    const algorithm = gradient2();
+    // Started overloaded: the first 20 samples (300 ms) are a provisional anchor ...
+    let limit = 10;
+    for (let i = 0; i < 20; i++) limit = algorithm.update(ok(300, 10), limit);
+    // ... and after ceil(limit) more saturated samples a probe halves the limit.
+    const answers = series(
+      algorithm,
+      limit,
+      Array.from({ length: Math.ceil(limit) }, () => ok(300, 10)),
+    );
+    expect(answers.at(-1)).toBe(3);
   });
 
   it('grows toward inFlight + queueSize while the RTT holds, smoothed', () => {
@@ -133,7 +142,7 @@ describe('gradient2', () => {
     let limit = falling[3]!;
     const resume = limit;
     limit = algorithm.update(ok(100, 20), limit);
-    expect(limit).toBe(Math.max(1, Math.floor(resume / 2)));
+    expect(limit).toBe(3); // the first probe goes down to 3 in flight
     for (let i = 0; i < 20; i++) limit = algorithm.update(ok(100, Math.floor(limit)), limit);
     expect(limit).toBe(resume);
     // For about a round trip after a probe (ceil(limit) samples) the limit does not grow: those
@@ -156,7 +165,7 @@ describe('gradient2', () => {
     let intervals = [1, 1e9];
     const clamped = gradient2({ probeInterval: () => intervals.shift() ?? 1e9 });
     anchored(clamped, 20, 50);
-    expect(clamped.update(ok(50, 20), 20)).toBe(10);
+    expect(clamped.update(ok(50, 20), 20)).toBe(3);
     // The limiter kept 20: samples at 20 in flight measure (80 ms now), 20 of them end the probe.
     const during = series(
       clamped,
@@ -177,15 +186,37 @@ describe('gradient2', () => {
     intervals = [1, 1e9];
     const starved = gradient2({ probeInterval: () => intervals.shift() ?? 1e9 });
     anchored(starved, 20, 50);
-    expect(starved.update(ok(50, 20), 20)).toBe(10);
+    expect(starved.update(ok(50, 20), 20)).toBe(3);
     // Nothing ever starts under the probe's limit: after 10 × (20 + 20) samples it gives up.
     const answers = series(
       starved,
-      10,
+      3,
       Array.from({ length: 401 }, () => ok(50, 15)),
     );
-    expect(answers.slice(0, 400).every((a) => a === 10)).toBe(true);
+    expect(answers.slice(0, 400).every((a) => a === 3)).toBe(true);
     expect(answers[400]).toBe(20);
+  });
+
+  it('a measurement taken for free while app-limited may lower the anchor, never raise it', () => {
+    const algorithm = gradient2();
+    anchored(algorithm, 40, 50); // the first (provisional) anchor: 50 ms
+    // Its probe comes after ceil(40) saturated samples, at 3 in flight, and confirms 50 ms.
+    const answers = series(algorithm, 40, []);
+    for (let i = 0; i < 40; i++) answers.push(algorithm.update(ok(50, 40), 40));
+    expect(answers.at(-1)).toBe(3);
+    let answer = 3;
+    for (let i = 0; i < 20; i++) answer = algorithm.update(ok(50, 3), 3);
+    expect(answer).toBe(40);
+    // 20 app-limited samples at 200 ms (half of a limit far past the capacity is not low load):
+    // ignored, so 60 ms near the limit still reads as queueing against 50 ms.
+    for (let i = 0; i < 20; i++) algorithm.update(ok(200, 20), 40);
+    const limit = algorithm.update(ok(60, 40), 40);
+    expect(limit).toBeLessThan(40);
+    // 40 ms is within the tolerance of 50 ms: no cut ...
+    expect(algorithm.update(ok(40, 39), limit)).toBe(limit);
+    // ... until 20 app-limited samples at 30 ms lower the anchor: then 40 ms is queueing.
+    for (let i = 0; i < 20; i++) algorithm.update(ok(30, 10), limit);
+    expect(algorithm.update(ok(40, 39), limit)).toBeLessThan(limit);
   });
 
   it('does not creep up under sustained moderate overload (the fix), noiseless and noisy', () => {

@@ -3,6 +3,8 @@ import { assertOptions } from './internal/validate.js';
 import type { LimitAlgorithm, LimitSample } from './types.js';
 
 const TOLERANCE = 1.1;
+/** Concurrency of the first probe (Envoy's adaptive concurrency `min_concurrency` default). */
+const FIRST_PROBE_LIMIT = 3;
 
 export interface Gradient2Options {
   /**
@@ -50,7 +52,8 @@ export interface Gradient2Options {
  * flight. App-limited periods give such samples for free; when saturated for `probeInterval`
  * samples, the algorithm probes: it answers half the limit until `probeSamples` requests that
  * started under it have come back, then restores the limit. The first `probeSamples` samples
- * are the first anchor. The baseline is `min(anchor, long average)`: a faster downstream
+ * are a provisional anchor, checked after about one round trip of saturation by a probe at 3
+ * in flight (Envoy's `min_concurrency`): the initial limit is a guess, maybe far too high. The baseline is `min(anchor, long average)`: a faster downstream
  * lowers it at once, a slower one raises it only at the next measurement, so the limit's own
  * queueing can never raise it. Also:
  * - `queueSize` is added only when no queueing is seen, never while shrinking;
@@ -121,20 +124,36 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
   /** While probing: the limit to go back to; else undefined. */
   let resume: number | undefined;
   let probeAge = 0;
+  /** True while the anchor is the first samples' mean, not yet checked by a probe. */
+  let provisional = false;
   /** Samples after a probe during which the limit may not grow (see below). */
   let hold = 0;
 
-  const lowLoad = (rtt: number, limit: number): boolean => {
+  /**
+   * Adds a low-load sample; every `probeSamples` of them make a measurement. A probe's (or the
+   * first) measurement sets the anchor; one taken for free while app-limited may only lower it
+   * (half of a limit far above the capacity is not low load: raising is a probe's job).
+   */
+  const lowLoad = (rtt: number, limit: number, probed: boolean): boolean => {
     lowSum += rtt;
     lowCount++;
     if (lowCount < probeSamples) return false;
-    noLoadRtt = lowSum / lowCount;
-    lowSum = lowCount = sinceAnchor = 0;
+    const measured = lowSum / lowCount;
+    lowSum = lowCount = 0;
+    const first = noLoadRtt === Number.POSITIVE_INFINITY;
+    if (!probed && !first && measured > noLoadRtt) return true;
+    noLoadRtt = measured;
+    provisional = first;
+    sinceAnchor = 0;
     // A fresh measurement outranks the average: restart it there (past its warm-up).
     longRtt.value = noLoadRtt;
     longRtt.count = Math.max(longRtt.count, 10);
-    // Fixed now: a limit that grows must not push its own next check further away.
-    anchorInterval = probeInterval(limit);
+    // Fixed now: a limit that grows must not push its own next check further away. The first
+    // anchor comes from whatever the first samples were (a service may start overloaded), so
+    // it is checked by a probe after about one round trip of saturation.
+    anchorInterval = first
+      ? Math.min(Math.ceil(limit), probeInterval(limit))
+      : probeInterval(limit);
     return true;
   };
 
@@ -149,7 +168,7 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
         const done =
           sample.inFlight <= Math.max(1, Math.floor(limit)) &&
           !sample.dropped &&
-          lowLoad(rtt, resume);
+          lowLoad(rtt, resume, true);
         // A probe that cannot complete (the limit was not lowered, or nothing arrives) gives up.
         if (done || probeAge > 10 * (resume + probeSamples)) {
           const back = resume;
@@ -172,18 +191,23 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
 
       // App-limited: nothing to learn about a higher limit, but a free no-load measurement.
       if (sample.inFlight * 2 <= limit) {
-        lowLoad(rtt, limit);
+        // (Not while the anchor is the first guess: half of a wrong initial limit may still be
+        // far past the capacity. Its probe decides.)
+        if (!provisional) lowLoad(rtt, limit, false);
         return limit;
       }
       // The first samples anchor it (as Netflix's average warms up on its first ones): probing
       // at once would halve the limit just when traffic starts.
-      if (noLoadRtt === Number.POSITIVE_INFINITY) lowLoad(rtt, limit);
-      // Saturated without a fresh anchor for a while: probe (half the limit for a moment).
+      if (noLoadRtt === Number.POSITIVE_INFINITY) lowLoad(rtt, limit, false);
+      // Saturated without a fresh anchor for a while: probe (half the limit for a moment). The
+      // first probe checks a guess (the initial limit may be far above the capacity, and half
+      // of it still overloaded), so it goes down to FIRST_PROBE_LIMIT, as Envoy always does.
       else if (sinceAnchor >= anchorInterval) {
         resume = limit;
         probeAge = 0;
         lowSum = lowCount = 0;
-        return Math.max(1, Math.floor(limit / 2));
+        const half = Math.floor(limit / 2);
+        return Math.max(1, provisional ? Math.min(half, FIRST_PROBE_LIMIT) : half);
       }
 
       // A sample speaks about the limit only if it ran within queueSize of it: one that ran

@@ -1,4 +1,5 @@
 import { log10Root, numberOption, ofLimit } from './internal/limit-math.js';
+import { seeded } from './internal/seeded.js';
 import { assertFunction, assertOptions } from './internal/validate.js';
 import type { LimitAlgorithm, LimitSample } from './types.js';
 
@@ -35,18 +36,6 @@ export interface VegasOptions {
    * fed the same samples moves the same way (pass `Math.random` to spread probes across a fleet).
    */
   random?: () => number;
-}
-
-// mulberry32: a small seeded generator, for a jitter that repeats from run to run.
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -14,7 +14,7 @@ import { exponential, seeded } from './prng.js';
 const CAPACITY = 10;
 const BASE_MS = 100;
 const LOAD = 1.5;
-const WARMUP_MS = 3000;
+const WARMUP_MS = 5000;
 const MEASURE_MS = 6000;
 const CLIENT_TIMEOUT_MS = 3000;
 

@@ -38,30 +38,30 @@ export interface Gradient2Options {
 
 /**
  * Latency gradient, after Netflix's Gradient2Limit: compares each round trip with a baseline.
- * While the round trip is within `rttTolerance` of the baseline the limit grows by `queueSize`;
- * past it the limit shrinks toward `inFlight × tolerance × baseline / rtt` (never below half),
- * both moves smoothed by `smoothing`. Only samples that ran within `queueSize` of the limit move
- * it: with less in flight the limit was not what held the work back.
+ * Within `rttTolerance` of it the limit grows toward `inFlight + queueSize`; past it the limit
+ * shrinks toward `inFlight × tolerance × baseline / rtt` (never below half), both moves
+ * smoothed by `smoothing`. Only samples that ran within `queueSize` of the limit move it: with
+ * less in flight, the limit was not what held the work back.
  *
  * The fix for its upward creep. Netflix's baseline is a long average of every sample, so under
  * sustained moderate overload it learns the latency the too-high limit causes, the gradient
  * returns to 1 and the limit grows again, without end (Netflix/concurrency-limits#137, #134);
  * it also adds `queueSize` while shrinking, which holds the limit at `queueSize / (1 − gradient)`.
  * Here the baseline is anchored to a measured no-load RTT, as Envoy's adaptive concurrency
- * filter does: the mean RTT of `probeSamples` samples that ran with at most half the limit in
- * flight. App-limited periods give such samples for free; when saturated for `probeInterval`
- * samples, the algorithm probes: it answers half the limit until `probeSamples` requests that
- * started under it have come back, then restores the limit. The first `probeSamples` samples
- * are a provisional anchor, checked after about one round trip of saturation by a probe at 3
- * in flight (Envoy's `min_concurrency`): the initial limit is a guess, maybe far too high. The baseline is `min(anchor, long average)`: a faster downstream
- * lowers it at once, a slower one raises it only at the next measurement, so the limit's own
- * queueing can never raise it. Also:
+ * filter does: the mean RTT of `probeSamples` samples taken at low load. When saturated for
+ * `probeInterval` samples, the algorithm probes: it answers half the limit until
+ * `probeSamples` requests that started under it have come back, then restores the limit. The
+ * first `probeSamples` samples are a provisional anchor, checked after about one round trip of
+ * saturation by a probe at 3 in flight (Envoy's `min_concurrency`): the initial limit is a
+ * guess, maybe far too high. App-limited samples (at most half the limit in flight) measure for
+ * free, but may only lower the anchor. The baseline is `min(anchor, long average)`: a faster
+ * downstream lowers it at once, a slower one raises it only at the next probe, so the limit's
+ * own queueing never raises it. Also:
  * - `queueSize` is added only when no queueing is seen, never while shrinking;
  * - both moves are judged by the in-flight the sample started with, not the current limit.
- *   A shrink scales that in-flight: after a sudden overload every request still in flight
- *   comes back slow, and with Netflix's rule each of them cuts the already-cut limit again,
- *   down to the floor. Growth aims at that in-flight plus `queueSize`: after a rise, requests
- *   that started before it come back fast and would each raise the limit again;
+ *   After a sudden overload every request still in flight comes back slow, and with Netflix's
+ *   rule each of them cuts the already-cut limit again, down to the floor; after a rise,
+ *   requests that started before it come back fast and would each raise the limit again;
  * - for about one round trip after a probe the limit does not grow (those requests ran on a
  *   downstream the probe left half idle);
  * - a drop counts as gradient 0.5 and is not learnt as an RTT.
@@ -223,9 +223,8 @@ export function gradient2(options?: Gradient2Options): LimitAlgorithm {
         // Growth is judged like a shrink, by the concurrency the sample ran at: a fast sample
         // says `inFlight + queueSize` is fine, nothing about a limit above that. Without this,
         // the fast samples still coming back from before a rise keep raising the limit.
-        const target = sample.inFlight + headroom;
         if (hold > 0) return limit;
-        return limit * (1 - smoothing) + target * smoothing;
+        return limit * (1 - smoothing) + (sample.inFlight + headroom) * smoothing;
       }
       // The sample judges the concurrency it ran at: a sample that started when more was in
       // flight than the limit allows now says nothing against the lower limit. Without this,

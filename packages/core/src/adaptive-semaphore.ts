@@ -1,5 +1,7 @@
+import type { LimiterListener } from './events.js';
 import { gradient2 } from './gradient2.js';
 import { defaultNow } from './internal/clock.js';
+import { EventHub, reportListenerError } from './internal/event-hub.js';
 import { type Grant, SemaphoreCore, SignalHub } from './internal/semaphore-core.js';
 import {
   assertFunction,
@@ -38,11 +40,7 @@ export interface AdaptiveSemaphoreOptions {
 }
 
 /** Errors of user callbacks in the release path must not break the caller's `finally`. */
-function report(error: unknown): void {
-  const globals = globalThis as { reportError?: (error: unknown) => void };
-  if (typeof globals.reportError === 'function') globals.reportError(error);
-  else console.error(error);
-}
+const report = reportListenerError;
 
 /** A permit of an AdaptiveSemaphore: the first of release/drop/ignore counts, the rest do nothing. */
 class AdaptiveGrant implements AdaptivePermit {
@@ -154,6 +152,8 @@ class LimitController {
     const core = this.core;
     const previous = core.capacity;
     core.capacity = limit;
+    // Reported before the grants that growing makes, so a listener sees the cause first.
+    core.events?.limit(limit, previous);
     if (limit > previous) core.drain();
     if (this.onLimitChange !== undefined) {
       try {
@@ -195,6 +195,7 @@ function assertLimitOption(name: string, value: unknown): asserts value is numbe
  */
 export class AdaptiveSemaphore implements Limiter {
   readonly #control: LimitController;
+  #events: EventHub | undefined;
 
   constructor(options?: AdaptiveSemaphoreOptions) {
     assertOptions('options', options);
@@ -313,6 +314,19 @@ export class AdaptiveSemaphore implements Limiter {
   /** Waiters queued (not their weights). */
   get waiting(): number {
     return this.#control.core.waiting;
+  }
+
+  /**
+   * Call `listener` with every `acquired`, `released`, `queued`, `rejected` and `limit` event,
+   * in the order they happen, until the returned function is called (idempotent). Times come
+   * from the `now` option. A listener that throws is reported and changes nothing.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    const control = this.#control;
+    this.#events ??= new EventHub(control.now, false, (hub) => {
+      control.core.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
   }
 
   stats(): SemaphoreStats & { limit: number } {

@@ -99,14 +99,14 @@ describe('runBench --smoke', () => {
       limiter: '4.1.0',
     });
     expect(new Set(report.cases.map((c) => c.scenario))).toEqual(
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
     );
     for (const c of report.cases) {
       const floor = c.rows.find((r) => r.role === 'floor');
       const sluice = c.rows.find((r) => r.library === '@sluice/core');
       expect(sluice?.status, `${c.id}: ${sluice?.note}`).toBe('ok');
       expect(sluice?.note, c.id).toBeUndefined();
-      if (c.scenario === 5 || c.scenario === 9) {
+      if (c.scenario === 5 || c.scenario === 11) {
         // Heap deltas at smoke sizes are GC noise and may even be negative: check shape only.
         expect(Number.isFinite(floor?.median), c.id).toBe(true);
         expect(Number.isFinite(sluice?.vsFloor), c.id).toBe(true);
@@ -154,6 +154,8 @@ describe('runBench --smoke', () => {
       'queue-vs-floor',
       'burst-vs-ideal-ring',
       'burst-vs-ideal-ring-permit',
+      'jobs-limit-10',
+      'heap-per-pending-job',
     ]);
     expect(report.targets.every((t) => t.ok !== undefined)).toBe(true);
     // Paired targets carry their spread over the rounds.

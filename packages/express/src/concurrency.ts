@@ -1,10 +1,20 @@
-import { KeyedSemaphore, type Limiter, type Permit, Semaphore } from '@sluice/core';
 import {
+  type KeyedLimiter,
+  KeyedSemaphore,
+  type Limiter,
+  type Permit,
+  Semaphore,
+} from '@sluice/core';
+import {
+  type ClassifyOutcome,
   concurrencyHeaders,
+  isAdaptivePermit,
   type Rejection,
   rejection,
   rejectionReasonOf,
   resolveConcurrencySettings,
+  returnUnused,
+  settlePermit,
 } from '@sluice/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isThenable, setHeaders, writeRejection } from './internal/http.js';
@@ -21,10 +31,11 @@ export type RejectedHandler = (
 export interface ConcurrencyOptions {
   /**
    * Requests in flight at once. A number creates a Semaphore (a KeyedSemaphore when `key` is
-   * given); a `Semaphore` (or any core `Limiter`) shares one limit across routes; a
-   * `KeyedSemaphore` shares per-client limits and needs `key`.
+   * given); a `Semaphore`, an `AdaptiveSemaphore` or any other core `Limiter` (a remote one
+   * too) shares one limit across routes; a `KeyedSemaphore` (any `KeyedLimiter`) shares
+   * per-client limits and needs `key`.
    */
-  limit: number | Limiter | KeyedSemaphore<string>;
+  limit: number | Limiter | KeyedLimiter<string>;
   /** Per-client limit: requests with the same key share `limit`. Refusals become 429. */
   key?: (req: Request) => string | Promise<string>;
   /** Queue length when `limit` is a number (per key with `key`); not with an instance. Default 100. */
@@ -37,6 +48,13 @@ export interface ConcurrencyOptions {
   skip?: (req: Request) => boolean | Promise<boolean>;
   /** Answer a refusal yourself. Default: status, headers and problem+json body of `rejection`. */
   onRejected?: RejectedHandler;
+  /**
+   * With an adaptive limit (permits with `drop()` / `ignore()`), what the way a request ended
+   * says about the server: `'success'`, `'drop'` (overload) or `'ignore'` (no sample). Default
+   * `classifyOutcome`: client left -> ignore; status 503 or 504 -> drop; else success. Express
+   * shows a middleware the response, not the error: `outcome.error` is always undefined here.
+   */
+  classify?: ClassifyOutcome;
   /** Send `RateLimit-Policy` / `RateLimit` headers (concurrent-requests). Default false. */
   headers?: boolean;
   /** Policy name in the RateLimit headers. Default 'concurrency'. */
@@ -47,7 +65,7 @@ export interface ConcurrencyOptions {
 
 /** The middleware, plus the limiter it admits through (read its `stats()` for dashboards). */
 export type ConcurrencyMiddleware = RequestHandler & {
-  readonly limiter: Limiter | KeyedSemaphore<string>;
+  readonly limiter: Limiter | KeyedLimiter<string>;
 };
 
 function gauges(limiter: object): { capacity: number; available: number } | undefined {
@@ -71,7 +89,10 @@ class Ticket {
   gone = false;
   private controller: AbortController | undefined = undefined;
 
-  constructor(private readonly res: Response) {
+  constructor(
+    private readonly res: Response,
+    private readonly classify: ClassifyOutcome | undefined,
+  ) {
     this.closed = res.closed;
     if (!this.closed) res.on('close', this.onClose);
   }
@@ -92,8 +113,12 @@ class Ticket {
       this.controller?.abort();
     }
     const permit = this.permit;
-    if (permit !== undefined) {
-      this.permit = undefined;
+    if (permit === undefined) return;
+    this.permit = undefined;
+    // An adaptive limit learns from how the request ended; any other permit just returns.
+    if (isAdaptivePermit(permit)) {
+      settlePermit(permit, { status: this.res.statusCode, clientLeft: this.gone }, this.classify);
+    } else {
       permit.release();
     }
   };
@@ -141,17 +166,17 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
     name,
     retryAfter,
   } = resolveConcurrencySettings(options);
-  const { limit, key, weight, skip, onRejected } = options;
+  const { limit, key, weight, skip, onRejected, classify } = options;
 
   let shared: Limiter | undefined;
-  let keyed: KeyedSemaphore<string> | undefined;
+  let keyed: KeyedLimiter<string> | undefined;
   let quota: number | undefined; // the per-key limit, for headers
   if (limitKind === 'number') {
     quota = limit as number;
     if (perClient) keyed = new KeyedSemaphore<string>(quota, { maxWaiting });
     else shared = new Semaphore(quota, { maxWaiting });
   } else if (limitKind === 'keyed-limiter') {
-    keyed = limit as KeyedSemaphore<string>;
+    keyed = limit as KeyedLimiter<string>;
   } else {
     shared = limit as Limiter;
   }
@@ -162,7 +187,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
   // Capacity and free permits for the headers: the shared limiter's, or this key's.
   function gaugesFor(k: string | undefined): { capacity: number; available: number } | undefined {
     if (keyed === undefined) return gauges(shared!);
-    return k !== undefined && typeof keyed.stats === 'function' ? keyed.stats(k) : undefined;
+    const { stats } = keyed as Partial<Pick<KeyedSemaphore<string>, 'stats'>>;
+    return k !== undefined && typeof stats === 'function' ? stats.call(keyed, k) : undefined;
   }
 
   function refuse(
@@ -206,7 +232,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
     waitedMs: number,
   ): void {
     if (ticket.closed) {
-      permit.release(); // granted as the client left: pass it on at once
+      returnUnused(permit); // granted as the client left: pass it on at once, write nothing
       return;
     }
     ticket.permit = permit;
@@ -222,7 +248,8 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
 
   // Key and weight are in hand: take a permit now, or queue. No await between deciding and
   // counting: tryAcquire and acquire both decide synchronously (tryAcquire fails while anyone
-  // waits, so trying first keeps FIFO).
+  // waits, so trying first keeps FIFO). A remote limiter has no tryAcquire: it decides in its
+  // store, and the 'close' listener is on before its acquire is even sent.
   function decide(
     req: Request,
     res: Response,
@@ -234,12 +261,12 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
     if (existing?.closed) return; // the client left while we worked out the key
     let permit: Permit | undefined;
     try {
-      permit = keyed !== undefined ? keyed.tryAcquire(k!, w) : shared!.tryAcquire?.(w);
+      permit = keyed !== undefined ? keyed.tryAcquire?.(k!, w) : shared!.tryAcquire?.(w);
     } catch (error) {
       next(error);
       return;
     }
-    const ticket = existing ?? new Ticket(res);
+    const ticket = existing ?? new Ticket(res, classify);
     if (permit !== undefined) {
       admitted(req, res, next, ticket, permit, k, 0);
       return;
@@ -285,7 +312,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
     }
     if (isThenable(k) || isThenable(w)) {
       // Watch the response before the first await so a client leaving meanwhile is seen.
-      resolveLater(req, res, next, ticket ?? new Ticket(res), k, w).then(undefined, next);
+      resolveLater(req, res, next, ticket ?? new Ticket(res, classify), k, w).then(undefined, next);
     } else {
       decide(req, res, next, ticket, k, w);
     }
@@ -309,7 +336,7 @@ export function concurrency(options: ConcurrencyOptions): ConcurrencyMiddleware 
       else enter(req, res, next, undefined);
       return;
     }
-    const ticket = new Ticket(res);
+    const ticket = new Ticket(res, classify);
     skipped.then((yes) => {
       if (yes) next();
       else if (!ticket.closed) enter(req, res, next, ticket);

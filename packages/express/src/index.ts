@@ -1,9 +1,12 @@
 export * from '@sluice/core';
 export type {
+  ClassifyOutcome,
+  OutcomeClass,
   ProblemDetails,
   Rejection,
   RejectionReason,
   RejectionScope,
+  RequestOutcome,
 } from '@sluice/core/http';
 export type {
   ConcurrencyMiddleware,

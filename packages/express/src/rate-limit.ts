@@ -1,4 +1,4 @@
-import { KeyedTokenBucket, type TryTakeResult } from '@sluice/core';
+import { KeyedTokenBucket, type RateLimiter, type TryTakeResult } from '@sluice/core';
 import {
   rejection,
   rejectionReasonOf,
@@ -9,7 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RejectedHandler } from './concurrency.js';
 import { isThenable, setHeaders, writeRejection } from './internal/http.js';
 
-export interface RateLimitOptions {
+export interface RateLimitOptions<L extends RateLimiter<string> = KeyedTokenBucket<string>> {
   /**
    * Burst: requests a client may make at once, and the most its bucket holds (a positive
    * integer). Required unless `limiter` is given.
@@ -33,15 +33,17 @@ export interface RateLimitOptions {
   /** Policy name in the RateLimit headers. Default 'rate-limit'. */
   name?: string;
   /**
-   * An existing KeyedTokenBucket to share between middlewares (one budget for several routes).
-   * Its capacity and refill rate apply; `capacity` and `refillPerSecond`, if given too, must
-   * equal them.
+   * An existing KeyedTokenBucket to share between middlewares (one budget for several routes),
+   * or any `RateLimiter`, such as one kept in a shared store whose `tryTake` answers with a
+   * promise. Its capacity and refill rate apply; `capacity` and `refillPerSecond`, if given
+   * too, must equal them.
    */
-  limiter?: KeyedTokenBucket<string>;
+  limiter?: L;
 }
 
-/** The middleware, plus the KeyedTokenBucket it counts with. */
-export type RateLimitMiddleware = RequestHandler & { readonly limiter: KeyedTokenBucket<string> };
+/** The middleware, plus the RateLimiter it counts with (a KeyedTokenBucket unless you gave one). */
+export type RateLimitMiddleware<L extends RateLimiter<string> = KeyedTokenBucket<string>> =
+  RequestHandler & { readonly limiter: L };
 
 // A connection whose address is no longer known (its socket already closed) shares one bucket
 // with its kind rather than bypassing the limit.
@@ -68,25 +70,57 @@ function clientAddress(req: Request): string {
  * app.listen(3000);
  * ```
  */
-export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
+export function rateLimit<L extends RateLimiter<string> = KeyedTokenBucket<string>>(
+  options: RateLimitOptions<L>,
+): RateLimitMiddleware<L> {
   // Checks every option and applies the defaults shared by all sluice adapters.
   const { capacity, refillPerSecond, headers, name } = resolveRateLimitSettings(options);
   const { skip, onRejected, cost } = options;
   const key = options.key ?? clientAddress;
-  const bucket = options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
+  const bucket: RateLimiter<string> =
+    options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
+
+  // A limiter that cannot decide (closed; a remote one whose store is unavailable) is the
+  // server's state: 503 `closed` / `unavailable`, never 429. Anything else is a bug: next(err).
+  function failed(req: Request, res: Response, next: NextFunction, error: unknown): void {
+    const reason = rejectionReasonOf(error);
+    if (reason === undefined) next(error);
+    else answer(req, res, next, rejection({ reason, scope: 'client' }));
+  }
 
   function decide(req: Request, res: Response, next: NextFunction, k: string, n: number): void {
-    let result: TryTakeResult;
+    let result: TryTakeResult | Promise<TryTakeResult>;
     try {
       result = bucket.tryTake(k, n);
     } catch (error) {
-      const reason = rejectionReasonOf(error);
-      if (reason === undefined) next(error);
-      else answer(req, res, next, rejection({ reason, scope: 'client' }));
+      failed(req, res, next, error);
       return;
     }
+    // In process (KeyedTokenBucket) the answer is here already: no promise, no extra tick.
+    if (!isThenable(result)) {
+      decided(req, res, next, result);
+      return;
+    }
+    // A remote limiter took (or refused) the tokens in its store, in one step. `res.closed` is
+    // sticky, so it tells whether the client left while we waited: nothing needs listening to.
+    result
+      .then(
+        (late) => {
+          if (!res.closed) decided(req, res, next, late);
+        },
+        (error: unknown) => {
+          // A refusal is not written to a client that left; a bug still reaches the error path.
+          if (!res.closed || rejectionReasonOf(error) === undefined) failed(req, res, next, error);
+        },
+      )
+      .then(undefined, next);
+  }
+
+  function decided(req: Request, res: Response, next: NextFunction, result: TryTakeResult): void {
     if (result.ok) {
-      if (headers) {
+      // A degraded grant (the store was unavailable and the limiter admits anyway) knows no
+      // count: no RateLimit headers rather than made-up ones.
+      if (headers && result.degraded !== true) {
         setHeaders(res, tokenBucketHeaders(name, capacity, refillPerSecond, result.remaining));
       }
       next();
@@ -169,5 +203,5 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     }, next);
   }
   Object.defineProperty(sluiceRateLimit, 'limiter', { value: bucket, enumerable: true });
-  return sluiceRateLimit as RateLimitMiddleware;
+  return sluiceRateLimit as RateLimitMiddleware<L>;
 }

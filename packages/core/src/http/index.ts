@@ -235,3 +235,5 @@ export {
   resolveConcurrencySettings,
   resolveRateLimitSettings,
 } from './options.js';
+export type { ClassifyOutcome, OutcomeClass, RequestOutcome } from './outcome.js';
+export { classifyOutcome, isAdaptivePermit, returnUnused, settlePermit } from './outcome.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyedSemaphore } from '../keyed-semaphore.js';
 import { KeyedTokenBucket } from '../keyed-token-bucket.js';
+import { limiterKind } from '../limiter-kind.js';
 import { Semaphore } from '../semaphore.js';
 import {
   assertOptionsObject,
@@ -105,6 +106,19 @@ describe('resolveConcurrencySettings: given values', () => {
     const custom = { acquire: async () => undefined, tryAcquire: () => undefined };
     expect(resolveConcurrencySettings({ limit: custom }).limitKind).toBe('limiter');
   });
+
+  it('takes remote limiters by their brand: a Limiter without tryAcquire, a KeyedLimiter', () => {
+    const remote = { [limiterKind]: 'limiter', acquire: async () => undefined };
+    expect(resolveConcurrencySettings({ limit: remote }).limitKind).toBe('limiter');
+    const keyedRemote = { [limiterKind]: 'keyed-limiter', acquire: async () => undefined };
+    expect(resolveConcurrencySettings({ limit: keyedRemote, key: fn })).toMatchObject({
+      limitKind: 'keyed-limiter',
+      keyed: true,
+    });
+    expect(resolveConcurrencySettings({ limit: 2, classify: () => 'drop' }).limitKind).toBe(
+      'number',
+    );
+  });
 });
 
 describe('resolveConcurrencySettings: bad values name the option and the value', () => {
@@ -189,6 +203,12 @@ describe('resolveConcurrencySettings: bad values name the option and the value',
       { limit: 1, onRejected: {} },
       TypeError,
       /`onRejected` to be a function, got an object/,
+    ],
+    [
+      'classify a string',
+      { limit: 1, classify: 'drop' },
+      TypeError,
+      /^Expected `classify` to be a function, got "drop" \(string\)$/,
     ],
     [
       'headers string',
@@ -332,6 +352,19 @@ describe('resolveRateLimitSettings', () => {
     [
       'limiter not a bucket',
       { limiter: {} },
+      TypeError,
+      /^Expected `limiter` to be a KeyedTokenBucket, got an object$/,
+    ],
+    [
+      'limiter branded as another kind',
+      {
+        limiter: {
+          [limiterKind]: 'limiter',
+          tryTake: () => ({ ok: true, remaining: 0 }),
+          capacity: 1,
+          refillPerSecond: 1,
+        },
+      },
       TypeError,
       /^Expected `limiter` to be a KeyedTokenBucket, got an object$/,
     ],

@@ -37,8 +37,8 @@ export interface SettingsContext {
 export interface ConcurrencySettings {
   /**
    * How `limit` was given: `number` (the adapter creates a Semaphore, or a KeyedSemaphore when
-   * `key` is given), `limiter` (a shared instance: a Semaphore or any Limiter) or
-   * `keyed-limiter` (a KeyedSemaphore instance; `key` is then required).
+   * `key` is given), `limiter` (a shared instance: a Semaphore or any Limiter, in-process or
+   * remote) or `keyed-limiter` (a KeyedSemaphore or any KeyedLimiter; `key` is then required).
    */
   readonly limitKind: 'number' | 'limiter' | 'keyed-limiter';
   /** A per-client limit (refusals are 429): a number with `key`, or a KeyedSemaphore. */
@@ -53,7 +53,7 @@ export interface ConcurrencySettings {
 
 /** The rate-limit option words, checked and defaulted. */
 export interface RateLimitSettings {
-  /** A `limiter` (a KeyedTokenBucket) was given: use it, do not create one. */
+  /** A `limiter` (a KeyedTokenBucket or another RateLimiter) was given: use it, do not create one. */
   readonly shared: boolean;
   /** The bucket's: the option's, or the shared limiter's own. */
   readonly capacity: number;
@@ -156,7 +156,8 @@ const LIMIT_EXPECTED = 'an integer >= 0, a Semaphore, a KeyedSemaphore or a Limi
 
 /**
  * Checks the option words of `concurrency(options)` (`limit`, `maxWaiting`, `timeout`, `key`,
- * `weight`, `skip`, `onRejected`, `headers`, `name`, `retryAfter`) and applies the defaults.
+ * `weight`, `skip`, `onRejected`, `classify`, `headers`, `name`, `retryAfter`) and applies the
+ * defaults.
  * Throws a TypeError (wrong type, conflicting options) or RangeError (a number out of range)
  * naming the option and the value. `maxWaiting` together with a limiter instance is a
  * TypeError: the instance's own `maxWaiting` bounds its queue.
@@ -168,7 +169,7 @@ export function resolveConcurrencySettings(
   const at = namer(context);
   assertOptionsObject(context?.path ?? 'options', options);
   const o = options as Shape;
-  for (const callback of ['key', 'weight', 'skip', 'onRejected']) {
+  for (const callback of ['key', 'weight', 'skip', 'onRejected', 'classify']) {
     checkFunction(at(callback), o[callback]);
   }
   const hasKey = o.key !== undefined;
@@ -250,9 +251,13 @@ export function resolveRateLimitSettings(
   const shared = o.limiter !== undefined;
   if (shared) {
     const limiter = o.limiter as Shape | null;
+    // A RateLimiter carries its brand (a KeyedTokenBucket, a remote one); an unbranded object
+    // of the right shape is taken too, one branded as another kind of limiter is not.
+    const kind = limiterKindOf(limiter);
     if (
       typeof limiter !== 'object' ||
       limiter === null ||
+      (kind !== undefined && kind !== 'rate-limiter') ||
       typeof limiter.tryTake !== 'function' ||
       typeof limiter.capacity !== 'number' ||
       typeof limiter.refillPerSecond !== 'number'

@@ -1,4 +1,4 @@
-import { concurrency, rateLimit, Semaphore } from '@sluice/express';
+import { concurrency, KeyedTokenBucket, type RateLimiter, rateLimit, Semaphore } from '@sluice/express';
 import express, { type Express } from 'express';
 
 /** Longest simulated work a request may ask for. */
@@ -21,8 +21,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ *
+ * `hello`: the /api/hello limiter; default in memory. main.ts passes a RedisKeyedTokenBucket of
+ * the same settings when REDIS_URL is set, so several instances share one limit.
  */
-export function createApp(): Express {
+export function createApp(options: { hello?: RateLimiter<string> } = {}): Express {
   const app = express();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
   const work = new Semaphore(4, { maxWaiting: 8 });
@@ -36,7 +39,8 @@ export function createApp(): Express {
     res.json({ ms, waitedMs: Math.round(waitedMs) });
   });
 
-  app.get('/api/hello', rateLimit({ capacity: 5, refillPerSecond: 1 }), (req, res) => {
+  const hello = options.hello ?? new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 });
+  app.get('/api/hello', rateLimit({ limiter: hello }), (req, res) => {
     res.json({ hello: 'world', client: req.ip });
   });
 

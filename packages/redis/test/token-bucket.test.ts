@@ -71,6 +71,16 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     expect((await keysWithTtl(redis.admin, `sluice:{${name}}`)).size).toBe(0);
   });
 
+  it('works at extreme rates: a billion per second, and one per thousand seconds', async () => {
+    const fast = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1e9, refillPerSecond: 1e9 });
+    for (let i = 0; i < 5; i++) expect((await fast.tryTake()).ok).toBe(true);
+    const slow = new RedisTokenBucket(store, { name: uniqueName(), capacity: 2, refillPerSecond: 0.001 });
+    expect((await slow.tryTake(2)).ok).toBe(true);
+    const r = await slow.tryTake();
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.retryAfterMs).toBeGreaterThan(999_000);
+  });
+
   it('decides in exactly one Redis command per tryTake', async () => {
     const bucket = new RedisKeyedTokenBucket(store, { name: uniqueName(), capacity: 100, refillPerSecond: 1 });
     await bucket.tryTake('warm-up'); // the first call may load the script

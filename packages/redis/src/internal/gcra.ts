@@ -18,7 +18,9 @@ export const RESERVED = 2;
 
 // ARGV: deadline (prelude), T in µs, C, n, maxWait in µs (-1: any wait).
 // TATs are stored with %.0f: tostring would print 1.8e+15 and lose digits. Whole µs make each
-// stored TAT off by at most 0.5 µs, so a wait under 1 µs counts as none.
+// stored TAT off by at most 0.5 µs, so a wait under 1 µs counts as none. Above about a million
+// tokens per second T is below the resolution of a µs timestamp (about 0.25 µs near 1.8e15):
+// the TTL is then at least 1 ms and the bucket admits everything within its burst.
 const script = new LuaScript(`local interval = tonumber(ARGV[2])
 local capacity = tonumber(ARGV[3])
 local tokens = tonumber(ARGV[4])
@@ -32,7 +34,7 @@ if wait < 1 then wait = 0 end
 if maxWait >= 0 and wait > maxWait then
   return {0, now, math.ceil(wait), 0}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.ceil((newTat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.max(1, math.ceil((newTat - now) / 1000)))
 local remaining = math.floor((burst - (newTat - now)) / interval + 1e-9)
 if remaining < 0 then remaining = 0 end
 if wait > 0 then return {2, now, math.ceil(wait), remaining} end

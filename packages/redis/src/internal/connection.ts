@@ -118,6 +118,8 @@ function ioredisConnection(parent: IoRedisLike, onError: (error: unknown) => voi
     // A command in flight when the socket drops fails at once rather than waiting for a retry.
     maxRetriesPerRequest: 0,
     lazyConnect: false,
+    // Decisions made in the same tick go out in one write (node-redis does this by itself).
+    enableAutoPipelining: true,
   });
   client.on('error', onError);
   return {

@@ -39,14 +39,23 @@ const libraries = [
   { library: 'ioredis', create: (): IoRedis => new Redis(url, { lazyConnect: true }) },
 ];
 
+// Connected and warmed up before saying "ready", so that every worker starts deciding at the
+// parent's `startAt`, not when its connections happen to come up.
+const stores = libraries.map(({ library, create }) => ({
+  library,
+  store: new RedisStore({ client: create(), commandTimeout: 2000 }),
+}));
+
+async function warmUp(): Promise<void> {
+  for (const { store } of stores) {
+    const bucket = new RedisKeyedTokenBucket(store, { name: 'warm-up', capacity: 1, refillPerSecond: 1000 });
+    await bucket.tryTake(String(process.pid));
+  }
+}
+
 async function run(job: StartedJob): Promise<WorkerReport> {
-  const stores = libraries.map(({ library, create }) => ({
-    library,
-    store: new RedisStore({ client: create(), commandTimeout: 2000 }),
-  }));
   const report: WorkerReport = { pid: process.pid, dateNow: Date.now(), loops: [], unhandled: 0 };
   try {
-    // Connect first, then start together: no process gets a head start on the others.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, job.startAt - clock())));
     if (job.kind === 'burst') {
       // Only the first library: the burst is a sequence whose answers are compared exactly.
@@ -111,4 +120,10 @@ process.once('message', (job: StartedJob) => {
     },
   );
 });
-process.send!('ready');
+warmUp().then(
+  () => process.send!('ready'),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

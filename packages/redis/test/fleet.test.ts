@@ -142,8 +142,9 @@ describe('a fleet of 4 processes x (node-redis + ioredis) on one key', () => {
     const loops = reports.flatMap((r) => r.loops);
     expect(loops.flatMap((l) => l.errors)).toEqual([]);
     const counts = loops.map((l) => l.admitted.length);
-    // FIFO by reservation: each caller re-queues behind the other seven, so turns go round.
-    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(2);
+    // FIFO by reservation: each caller re-queues behind the other seven, so turns go round (a
+    // turn or two of slack for the start and the end of the run, which no process sees at once).
+    expect(Math.max(...counts) - Math.min(...counts), JSON.stringify(counts)).toBeLessThanOrEqual(3);
     expect(worstExcess(loops.flatMap((l) => l.admitted), 1, 50)).toBeLessThanOrEqual(0);
 
     const keys = await keysWithTtl(redis.admin, 'sluice');

@@ -223,7 +223,7 @@ export class RedisStore {
     this.#connectedOnce = true;
     const giveUpAt = started + this.#commandTimeout;
     for (let retriedStale = false; ; retriedStale = true) {
-      const sentAt = now();
+      let sentAt = now();
       const command = [
         'EVALSHA',
         script.sha,
@@ -242,6 +242,8 @@ export class RedisStore {
         }
         command[0] = 'EVAL';
         command[1] = script.source;
+        // The offset sample below must not include the NOSCRIPT round trip.
+        sentAt = now();
         reply = await connection.send(command);
       }
       const values = decode(reply);

@@ -169,7 +169,12 @@ export class RedisStore {
         expired: false,
         expire: () => {
           call.expired = true;
-          reject(this.#failed(new Error(`Redis did not answer within ${this.#commandTimeout} ms`), probe));
+          reject(
+            this.#failed(
+              new Error(`Redis did not answer within ${this.#commandTimeout} ms`),
+              probe,
+            ),
+          );
         },
       };
       this.#deadlines.add(call);

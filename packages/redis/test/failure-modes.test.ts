@@ -16,7 +16,7 @@ import {
 const COMMAND_TIMEOUT = 150;
 const COOL_DOWN = 300;
 
-let unhandled: unknown[] = [];
+const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(() => {
   process.on('unhandledRejection', onUnhandled);
@@ -74,11 +74,15 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
    */
   async function recovered(bucket: RedisKeyedTokenBucket): Promise<boolean> {
     let tries = 0;
-    return eventually(async () => {
-      if (++tries > 50) return true;
-      const r = await bucket.tryTake(`probe-${tries}`).catch(() => undefined);
-      return r?.ok === true && r.degraded === undefined;
-    }, 5000, 100).then((ok) => ok && tries <= 50);
+    return eventually(
+      async () => {
+        if (++tries > 50) return true;
+        const r = await bucket.tryTake(`probe-${tries}`).catch(() => undefined);
+        return r?.ok === true && r.degraded === undefined;
+      },
+      5000,
+      100,
+    ).then((ok) => ok && tries <= 50);
   }
 
   it("'reject' with Redis paused: UnavailableError within commandTimeout, then the breaker refuses in < 1 ms", async () => {
@@ -111,7 +115,9 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     expect(await recovered(bucket)).toBe(true);
     redis.pause();
     // Ten decisions written to the paused server's socket: their callers give up...
-    const late = await Promise.all(Array.from({ length: 10 }, () => timed(() => bucket.tryTake('late'))));
+    const late = await Promise.all(
+      Array.from({ length: 10 }, () => timed(() => bucket.tryTake('late'))),
+    );
     expect(late.every((r) => r.value instanceof UnavailableError)).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     redis.resume();
@@ -134,10 +140,14 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     // Wait until the store has reconnected (admin + the store's connection), then idle a bit:
     // nothing the callers sent during the outage may arrive now.
     expect(
-      await eventually(async () => {
-        const list = await redis.admin.client('LIST');
-        return String(list).trim().split('\n').length >= 2;
-      }, 6000, 50),
+      await eventually(
+        async () => {
+          const list = await redis.admin.client('LIST');
+          return String(list).trim().split('\n').length >= 2;
+        },
+        6000,
+        50,
+      ),
     ).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(await commandCalls(redis.admin, 'evalsha')).toBe(0);
@@ -170,7 +180,9 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     await redis.kill();
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await bucket.tryTake('y'));
-    expect(results.slice(0, 3)).toEqual([2, 1, 0].map((remaining) => ({ ok: true, remaining, degraded: true })));
+    expect(results.slice(0, 3)).toEqual(
+      [2, 1, 0].map((remaining) => ({ ok: true, remaining, degraded: true })),
+    );
     expect(results.slice(3).every((r) => !r.ok)).toBe(true);
     // take() waits on the in-memory bucket (1 token per second): a short timeout times out.
     await expect(bucket.take('y', 1, { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);

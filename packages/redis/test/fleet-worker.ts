@@ -8,7 +8,14 @@ import { RedisKeyedTokenBucket, RedisStore } from '../src/index.js';
 
 /** `startAt`: when every worker starts, on the shared monotonic clock (set by the parent). */
 export type Job =
-  | { kind: 'hammer'; name: string; durationMs: number; capacity: number; rate: number; loops: number }
+  | {
+      kind: 'hammer';
+      name: string;
+      durationMs: number;
+      capacity: number;
+      rate: number;
+      loops: number;
+    }
   | { kind: 'take'; name: string; durationMs: number; capacity: number; rate: number }
   | { kind: 'burst'; name: string; capacity: number; rate: number; calls: number };
 export type StartedJob = Job & { startAt: number };
@@ -48,7 +55,11 @@ const stores = libraries.map(({ library, create }) => ({
 
 async function warmUp(): Promise<void> {
   for (const { store } of stores) {
-    const bucket = new RedisKeyedTokenBucket(store, { name: 'warm-up', capacity: 1, refillPerSecond: 1000 });
+    const bucket = new RedisKeyedTokenBucket(store, {
+      name: 'warm-up',
+      capacity: 1,
+      refillPerSecond: 1000,
+    });
     await bucket.tryTake(String(process.pid));
   }
 }

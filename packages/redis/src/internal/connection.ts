@@ -59,14 +59,20 @@ function isNodeRedis(client: object): client is NodeRedisLike {
 
 /** Opens the store's own connection from the caller's client. */
 export function openConnection(client: unknown, onError: (error: unknown) => void): Connection {
-  if (typeof client !== 'object' || client === null || typeof (client as RedisClientLike).duplicate !== 'function') {
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof (client as RedisClientLike).duplicate !== 'function'
+  ) {
     throw new TypeError(
       'Expected `client` to be a node-redis (redis 5+) or ioredis (5+) client, got ' +
         (client === null ? 'null' : typeof client),
     );
   }
   if ((client as { isCluster?: unknown }).isCluster === true) {
-    throw new TypeError('Expected `client` to be a single-node client: Redis Cluster is not supported yet');
+    throw new TypeError(
+      'Expected `client` to be a single-node client: Redis Cluster is not supported yet',
+    );
   }
   if (isIoRedis(client)) return ioredisConnection(client, onError);
   if (isNodeRedis(client)) return nodeRedisConnection(client, onError);
@@ -180,7 +186,11 @@ function nodeRedisConnection(parent: NodeRedisLike, onError: (error: unknown) =>
 export function isReplyError(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return true;
-  for (let p = Object.getPrototypeOf(error); p !== null && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+  for (
+    let p = Object.getPrototypeOf(error);
+    p !== null && p !== Error.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
     if (p.constructor?.name === 'ErrorReply') return true;
   }
   return false;

@@ -67,5 +67,10 @@ export function gcra(
   maxWaitMs: number | undefined,
 ): Promise<GcraReply> {
   const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
-  return runScript(store, script, [key], [settings.interval, settings.capacity, String(tokens), maxWait]);
+  return runScript(
+    store,
+    script,
+    [key],
+    [settings.interval, settings.capacity, String(tokens), maxWait],
+  );
 }

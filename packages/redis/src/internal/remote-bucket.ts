@@ -5,9 +5,9 @@ import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } 
 import type { RedisStore } from '../redis-store.js';
 import {
   DENIED,
-  GRANTED,
   type GcraReply,
   type GcraSettings,
+  GRANTED,
   gcra,
   gcraSettings,
   REMAINING,
@@ -43,7 +43,9 @@ export class RemoteBucket {
 
   constructor(store: unknown, options: RemoteBucketOptions, className: string) {
     if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
-      throw new TypeError(`Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`);
+      throw new TypeError(
+        `Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`,
+      );
     }
     assertObject('options', options);
     const { name, capacity, refillPerSecond } = options;
@@ -71,7 +73,10 @@ export class RemoteBucket {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
     }
-    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
+    if (
+      timeout !== undefined &&
+      (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+    ) {
       throw new (typeof timeout === 'number' ? RangeError : TypeError)(
         `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
       );

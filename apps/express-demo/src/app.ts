@@ -1,5 +1,11 @@
 import type { JobScheduler } from '@sluice/core';
-import { concurrency, rateLimit, Semaphore } from '@sluice/express';
+import {
+  concurrency,
+  KeyedTokenBucket,
+  type RateLimiter,
+  rateLimit,
+  Semaphore,
+} from '@sluice/express';
 import express, { type Express } from 'express';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { createJobScheduler, mountJobs } from './jobs.js';
@@ -26,8 +32,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
  * - `POST /jobs?ms=N`: background work on a JobScheduler (see jobs.ts); its stats under `jobs`.
  * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
+ *
+ * `hello`: the /api/hello limiter; default in memory. main.ts passes a RedisKeyedTokenBucket of
+ * the same settings when REDIS_URL is set, so several instances share one limit.
  */
-export function createApp(options: { jobs?: JobScheduler } = {}): Express {
+export function createApp(
+  options: { jobs?: JobScheduler; hello?: RateLimiter<string> } = {},
+): Express {
   const app = express();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
   const work = new Semaphore(4, { maxWaiting: 8 });
@@ -43,7 +54,8 @@ export function createApp(options: { jobs?: JobScheduler } = {}): Express {
     res.json({ ms, waitedMs: Math.round(waitedMs) });
   });
 
-  app.get('/api/hello', rateLimit({ capacity: 5, refillPerSecond: 1 }), (req, res) => {
+  const hello = options.hello ?? new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 });
+  app.get('/api/hello', rateLimit({ limiter: hello }), (req, res) => {
     res.json({ hello: 'world', client: req.ip });
   });
 

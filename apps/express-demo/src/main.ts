@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeDashboards } from '@sluice/demo-dashboard';
+import { RedisKeyedTokenBucket, RedisStore } from '@sluice/redis';
+import { createClient } from 'redis';
 import { createApp } from './app.js';
 import { createJobScheduler } from './jobs.js';
 import { gracefulShutdown } from './shutdown.js';
@@ -8,7 +10,13 @@ import { gracefulShutdown } from './shutdown.js';
 const port = Number(process.env.PORT ?? 3000);
 const shutdownTimeout = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
 const jobs = createJobScheduler();
-const server = http.createServer(createApp({ jobs }));
+// With REDIS_URL, /api/hello's limit is shared by every instance on that Redis (pnpm demo:fleet).
+const store = process.env.REDIS_URL
+  ? new RedisStore({ client: createClient({ url: process.env.REDIS_URL }) })
+  : undefined;
+const hello =
+  store && new RedisKeyedTokenBucket(store, { name: 'hello', capacity: 5, refillPerSecond: 1 });
+const server = http.createServer(createApp({ jobs, hello }));
 
 server.on('error', (error) => {
   console.error(error);
@@ -30,6 +38,7 @@ async function shutdown(signal: string): Promise<void> {
   }, shutdownTimeout + 5000).unref();
   closeDashboards(); // end the /stats/stream responses, which would otherwise never finish
   await gracefulShutdown({ server, jobs, timeout: shutdownTimeout });
+  await store?.close();
   console.log(`stopped: ${JSON.stringify(jobs.stats())}`);
   process.exit(0);
 }

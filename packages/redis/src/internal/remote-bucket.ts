@@ -1,0 +1,169 @@
+// The part RedisTokenBucket and RedisKeyedTokenBucket share: one decision per call, the failure
+// policy, and the sleep of a reservation.
+
+import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
+import type { RedisStore } from '../redis-store.js';
+import {
+  DENIED,
+  type GcraReply,
+  type GcraSettings,
+  GRANTED,
+  gcra,
+  gcraSettings,
+  REMAINING,
+  RESERVED,
+  WAIT_US,
+} from './gcra.js';
+import {
+  assertKeyPart,
+  assertObject,
+  assertPositiveFinite,
+  assertPositiveInteger,
+  describe,
+} from './validate.js';
+
+export interface RemoteBucketOptions {
+  name: string;
+  capacity: number;
+  refillPerSecond: number;
+}
+
+/** What the in-memory fallback (`whenUnavailable: 'local'`) offers, keyed or not. */
+export interface LocalBucket {
+  tryTake(tokens: number): TryTakeResult;
+  take(tokens: number, options: WaitOptions): Promise<void>;
+}
+
+export class RemoteBucket {
+  readonly store: RedisStore;
+  readonly name: string;
+  readonly capacity: number;
+  readonly refillPerSecond: number;
+  readonly #settings: GcraSettings;
+
+  constructor(store: unknown, options: RemoteBucketOptions, className: string) {
+    if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
+      throw new TypeError(
+        `Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`,
+      );
+    }
+    assertObject('options', options);
+    const { name, capacity, refillPerSecond } = options;
+    assertKeyPart('name', name);
+    assertPositiveInteger('capacity', capacity);
+    assertPositiveFinite('refillPerSecond', refillPerSecond);
+    this.store = store as RedisStore;
+    this.name = name;
+    this.capacity = capacity;
+    this.refillPerSecond = refillPerSecond;
+    this.#settings = gcraSettings(capacity, refillPerSecond);
+  }
+
+  /** Throws what a call with these arguments must report. */
+  check(tokens: unknown, options?: WaitOptions): asserts tokens is number {
+    assertPositiveInteger('tokens', tokens);
+    if (tokens > this.capacity) {
+      throw new RangeError(
+        `Expected \`tokens\` to be at most the capacity (${this.capacity}), got ${tokens}`,
+      );
+    }
+    if (options === undefined) return;
+    assertObject('options', options);
+    const { signal, timeout } = options as WaitOptions;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+    }
+    if (
+      timeout !== undefined &&
+      (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+    ) {
+      throw new (typeof timeout === 'number' ? RangeError : TypeError)(
+        `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
+      );
+    }
+  }
+
+  tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {
+    return gcra(this.store, key, this.#settings, tokens, 0).then(
+      (reply): TryTakeResult =>
+        reply[0] === GRANTED
+          ? { ok: true, remaining: reply[REMAINING]! }
+          : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
+      (error) => {
+        if (!(error instanceof UnavailableError)) throw error;
+        switch (this.store.whenUnavailable) {
+          case 'allow':
+            return { ok: true, remaining: 0, degraded: true };
+          case 'local': {
+            const result = local().tryTake(tokens);
+            return result.ok ? { ...result, degraded: true } : result;
+          }
+          default:
+            throw error;
+        }
+      },
+    );
+  }
+
+  async take(
+    key: string,
+    tokens: number,
+    options: WaitOptions | undefined,
+    local: () => LocalBucket,
+  ): Promise<void> {
+    const signal = options?.signal;
+    const timeout = options?.timeout;
+    if (signal?.aborted) throw signal.reason;
+    let decision: GcraReply;
+    try {
+      decision = await abortable(gcra(this.store, key, this.#settings, tokens, timeout), signal);
+    } catch (error) {
+      if (!(error instanceof UnavailableError) || signal?.aborted) throw error;
+      switch (this.store.whenUnavailable) {
+        case 'reject':
+          throw error;
+        case 'allow':
+          return;
+        case 'local':
+          return local().take(tokens, { signal, timeout });
+      }
+    }
+    if (decision[0] === DENIED) {
+      const ms = Math.ceil(decision[WAIT_US]! / 1000);
+      throw new TimeoutError(
+        timeout ?? 0,
+        `Timed out: the tokens would come in ${ms} ms, after the ${timeout} ms timeout`,
+      );
+    }
+    // The tokens are ours from the reserved moment on. An abort while sleeping forfeits them:
+    // giving them back could let a later request overtake the queue or over-admit.
+    if (decision[0] === RESERVED) await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
+  }
+}
+
+/**
+ * Settles with `work`, or rejects with `signal.reason` as soon as it aborts. A decision already
+ * sent runs anyway; if it took tokens, they are forfeited.
+ */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,4 +1,4 @@
-import { TimeoutError } from '@sluice/core';
+import { AdaptiveSemaphore, aimd, TimeoutError } from '@sluice/core';
 import type { NextFunction, Request, Response } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, type RequestOutcome } from '../src/index.js';
@@ -97,5 +97,25 @@ describe.each(frameworks)('concurrency() with an adaptive limit on %s', (_label,
       { status: 503, clientLeft: false },
       { status: 200, clientLeft: false },
     ]);
+  });
+
+  it("with core's AdaptiveSemaphore (aimd): a 503 backs the limit off, successes grow it", async () => {
+    const limiter = new AdaptiveSemaphore({
+      algorithm: aimd(),
+      initialLimit: 8,
+      maxLimit: 20,
+    });
+    const limits: number[] = [];
+    limiter.subscribe((event) => {
+      if (event.type === 'limit') limits.push(event.limit);
+    });
+    running = await listen(app(express, limiter).app);
+    // aimd backs off from the in-flight the failed request ran at (1), not from the limit.
+    await request(running.port, '/status/503');
+    await vi.waitFor(() => expect(limiter.limit).toBe(1));
+    await request(running.port, '/status/200');
+    await vi.waitFor(() => expect(limiter.limit).toBe(2));
+    expect(limits).toEqual([1, 2]);
+    expect(limiter.inUse).toBe(0);
   });
 });

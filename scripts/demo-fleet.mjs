@@ -49,7 +49,8 @@ function startInstance(redisUrl) {
   let output = '';
   const port = new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no "listening on <port>" within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
+      () =>
+        reject(new Error(`no "listening on <port>" within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
       STARTUP_TIMEOUT_MS,
     );
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
@@ -99,9 +100,11 @@ function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) =>
     `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('   ')}`;
-  return [line(headers), `  ${widths.map((w) => '-'.repeat(w)).join('   ')}`, ...rows.map(line)].join(
-    '\n',
-  );
+  return [
+    line(headers),
+    `  ${widths.map((w) => '-'.repeat(w)).join('   ')}`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 const label = (reply) =>

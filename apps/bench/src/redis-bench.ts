@@ -60,12 +60,15 @@ async function throughput(decide: Decide, callers: number, ms: number): Promise<
 async function main() {
   const server = await startRedisServer();
   const admin = new Redis(server.url);
-  const closers: Array<() => Promise<unknown> | void> = [];
+  const closers: Array<() => unknown> = [];
   try {
     const nodeRedis = createClient({ url: server.url });
     await nodeRedis.connect();
     const ioredis = new Redis(server.url);
-    closers.push(() => nodeRedis.close(), () => ioredis.disconnect());
+    closers.push(
+      () => nodeRedis.close(),
+      () => ioredis.disconnect(),
+    );
 
     const cases: Case[] = [];
     for (const [client, raw] of [
@@ -79,7 +82,11 @@ async function main() {
         capacity: 1_000_000,
         refillPerSecond: 1_000_000,
       });
-      cases.push({ name: 'sluice RedisKeyedTokenBucket.tryTake', client, decide: (i) => bucket.tryTake(`k${i % 1000}`) });
+      cases.push({
+        name: 'sluice RedisKeyedTokenBucket.tryTake',
+        client,
+        decide: (i) => bucket.tryTake(`k${i % 1000}`),
+      });
       const flexible = new RateLimiterRedis({
         storeClient: raw,
         useRedisPackage: client === 'node-redis',
@@ -87,7 +94,11 @@ async function main() {
         points: 1_000_000,
         duration: 1,
       });
-      cases.push({ name: 'rate-limiter-flexible RateLimiterRedis.consume', client, decide: (i) => flexible.consume(`k${i % 1000}`) });
+      cases.push({
+        name: 'rate-limiter-flexible RateLimiterRedis.consume',
+        client,
+        decide: (i) => flexible.consume(`k${i % 1000}`),
+      });
     }
 
     // 1. Throughput, repetitions interleaved so that drift in the machine's load hits every row.
@@ -98,7 +109,9 @@ async function main() {
     for (const row of rows) await throughput(row.c.decide, row.callers, 300); // warm-up
     for (let rep = 0; rep < REPS; rep++) {
       for (const row of rows) {
-        log(`throughput rep ${rep + 1}/${REPS}: ${row.c.name} (${row.c.client}), ${row.callers} callers`);
+        log(
+          `throughput rep ${rep + 1}/${REPS}: ${row.c.name} (${row.c.client}), ${row.callers} callers`,
+        );
         row.samples.push(await throughput(row.c.decide, row.callers, SECONDS * 1000));
       }
     }
@@ -114,7 +127,9 @@ async function main() {
       const calls = [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)]
         .filter(([, name]) => name !== 'info' && name !== 'config')
         .map(([, name, count]) => [name!, Number(count) / n] as const);
-      const scripts = calls.filter(([name]) => name === 'evalsha' || name === 'eval').reduce((s, [, x]) => s + x, 0);
+      const scripts = calls
+        .filter(([name]) => name === 'evalsha' || name === 'eval')
+        .reduce((s, [, x]) => s + x, 0);
       const perDecision = calls.map(([name, x]) => `${name} ${+x.toFixed(2)}`).join(', ');
       commands.push({ c, perDecision, scripts });
     }
@@ -178,25 +193,44 @@ function print(
   out.push(
     `Run ${new Date().toISOString()}: ${env.cpu} x${env.cores}, Node ${env.node}, load average ${env.loadAverage} at start; redis-server on loopback; ${REPS} reps of ${SECONDS} s, medians.`,
   );
-  out.push('', '| decision | client | callers | decisions/s | vs rate-limiter-flexible |', '| --- | --- | ---: | ---: | ---: |');
+  out.push(
+    '',
+    '| decision | client | callers | decisions/s | vs rate-limiter-flexible |',
+    '| --- | --- | ---: | ---: | ---: |',
+  );
   for (const row of rows) {
     const peer = rows.find(
-      (r) => r.callers === row.callers && r.c.client === row.c.client && r.c.name.startsWith('rate-limiter-flexible'),
+      (r) =>
+        r.callers === row.callers &&
+        r.c.client === row.c.client &&
+        r.c.name.startsWith('rate-limiter-flexible'),
     )!;
     const ratio = median(row.samples) / median(peer.samples);
-    out.push(`| ${row.c.name} | ${row.c.client} | ${row.callers} | ${Math.round(median(row.samples)).toLocaleString('en-US')} | ${ratio.toFixed(2)}x |`);
+    out.push(
+      `| ${row.c.name} | ${row.c.client} | ${row.callers} | ${Math.round(median(row.samples)).toLocaleString('en-US')} | ${ratio.toFixed(2)}x |`,
+    );
   }
-  out.push('', '| decision | client | script calls per decision | all commands per decision (INFO commandstats, those inside the script included) |', '| --- | --- | ---: | --- |');
+  out.push(
+    '',
+    '| decision | client | script calls per decision | all commands per decision (INFO commandstats, those inside the script included) |',
+    '| --- | --- | ---: | --- |',
+  );
   for (const { c, perDecision, scripts } of commands) {
     out.push(`| ${c.name} | ${c.client} | ${+scripts.toFixed(2)} | ${perDecision} |`);
   }
   if (http.length > 0) {
-    out.push('', '| Express app, node-redis, 50 connections | requests/s | p99 latency | vs express-rate-limit + rate-limit-redis |', '| --- | ---: | ---: | ---: |');
+    out.push(
+      '',
+      '| Express app, node-redis, 50 connections | requests/s | p99 latency | vs express-rate-limit + rate-limit-redis |',
+      '| --- | ---: | ---: | ---: |',
+    );
     const peer = median(http[1]!.samples.map((s) => s.rps));
     for (const row of http) {
       const rps = median(row.samples.map((s) => s.rps));
       const p99 = median(row.samples.map((s) => s.p99));
-      out.push(`| ${row.name} | ${Math.round(rps).toLocaleString('en-US')} | ${p99} ms | ${(rps / peer).toFixed(2)}x |`);
+      out.push(
+        `| ${row.name} | ${Math.round(rps).toLocaleString('en-US')} | ${p99} ms | ${(rps / peer).toFixed(2)}x |`,
+      );
     }
   }
   console.log(out.join('\n'));

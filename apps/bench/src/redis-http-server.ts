@@ -6,7 +6,7 @@ import { rateLimit } from '@sluice/express';
 import { RedisKeyedTokenBucket, RedisStore as SluiceRedisStore } from '@sluice/redis';
 import express, { type RequestHandler } from 'express';
 import { rateLimit as expressRateLimit } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { type RedisReply, RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 
 const [variant, url] = process.argv.slice(2);

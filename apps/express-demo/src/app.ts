@@ -1,4 +1,10 @@
-import { concurrency, KeyedTokenBucket, type RateLimiter, rateLimit, Semaphore } from '@sluice/express';
+import {
+  concurrency,
+  KeyedTokenBucket,
+  type RateLimiter,
+  rateLimit,
+  Semaphore,
+} from '@sluice/express';
 import express, { type Express } from 'express';
 
 /** Longest simulated work a request may ask for. */

@@ -6,6 +6,7 @@ import {
   openConnection,
   type RedisClientLike,
 } from './internal/connection.js';
+import { Deadlines, type Expiring } from './internal/deadlines.js';
 import { type LuaScript, STALE } from './internal/lua-script.js';
 import { ServerClock } from './internal/server-clock.js';
 import {
@@ -91,6 +92,7 @@ export class RedisStore {
   readonly #connection: Connection;
   readonly #breaker: CircuitBreaker;
   readonly #clock = new ServerClock();
+  readonly #deadlines = new Deadlines(now);
   #connectedOnce = false;
   #closing: Promise<void> | undefined;
   readonly #closeHooks: Array<() => Promise<void>> = [];
@@ -176,49 +178,67 @@ export class RedisStore {
     });
   }
 
-  async #run(
+  #run(
     script: LuaScript,
     keys: readonly string[],
     args: readonly string[],
   ): Promise<readonly number[]> {
     // Limiters refuse new work once `closed`; their close hooks still release over the connection.
     if (this.#ended || (this.closed && this.#closeHooks.length === 0)) {
-      throw new ClosedError(undefined, 'RedisStore is closed');
+      return Promise.reject(new ClosedError(undefined, 'RedisStore is closed'));
     }
     const admitted = this.#breaker.admit();
     if (admitted === false) {
-      throw new UnavailableError('Redis is unavailable (circuit breaker open)');
+      return Promise.reject(new UnavailableError('Redis is unavailable (circuit breaker open)'));
     }
     const probe = admitted === 'probe';
     const started = now();
-    const attempt = { expired: false };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const reply = await Promise.race([
-        this.#attempt(script, keys, args, started, attempt),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            attempt.expired = true;
-            reject(new Error(`Redis did not answer within ${this.#commandTimeout} ms`));
-          }, this.#commandTimeout);
-        }),
-      ]);
-      this.#breaker.success(probe);
-      return reply;
-    } catch (error) {
-      if (isReplyError(error)) {
-        // Redis answered: it is up; the error is the caller's (a wrong key type, a script bug).
-        this.#breaker.success(probe);
-        throw error;
-      }
-      if (this.#breaker.failure(probe)) this.#onError(error);
-      throw new UnavailableError(
-        `Redis is unavailable: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
+    return new Promise((resolve, reject) => {
+      const call: Expiring & { expired: boolean } = {
+        deadline: started + this.#commandTimeout,
+        done: false,
+        expired: false,
+        expire: () => {
+          call.expired = true;
+          reject(
+            this.#failed(
+              new Error(`Redis did not answer within ${this.#commandTimeout} ms`),
+              probe,
+            ),
+          );
+        },
+      };
+      this.#deadlines.add(call);
+      this.#attempt(script, keys, args, started, call).then(
+        (reply) => {
+          if (call.done) return;
+          call.done = true;
+          this.#deadlines.prune();
+          this.#breaker.success(probe);
+          resolve(reply);
+        },
+        (error) => {
+          if (call.done) return;
+          call.done = true;
+          this.#deadlines.prune();
+          reject(this.#failed(error, probe));
+        },
       );
-    } finally {
-      clearTimeout(timer);
+    });
+  }
+
+  /** What a failed call rejects with; counts it against the breaker unless Redis answered. */
+  #failed(error: unknown, probe: boolean): unknown {
+    if (isReplyError(error)) {
+      // Redis answered: it is up; the error is the caller's (a wrong key type, a script bug).
+      this.#breaker.success(probe);
+      return error;
     }
+    if (this.#breaker.failure(probe)) this.#onError(error);
+    return new UnavailableError(
+      `Redis is unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 
   async #attempt(
@@ -226,7 +246,7 @@ export class RedisStore {
     keys: readonly string[],
     args: readonly string[],
     started: number,
-    attempt: { expired: boolean },
+    call: { expired: boolean },
   ): Promise<readonly number[]> {
     const connection = this.#connection;
     if (!connection.ready) {
@@ -239,21 +259,32 @@ export class RedisStore {
     this.#connectedOnce = true;
     const giveUpAt = started + this.#commandTimeout;
     for (let retriedStale = false; ; retriedStale = true) {
-      const sentAt = now();
-      const head = [String(keys.length), ...keys, String(this.#clock.deadline(sentAt, giveUpAt))];
+      let sentAt = now();
+      const command = [
+        'EVALSHA',
+        script.sha,
+        String(keys.length),
+        ...keys,
+        String(this.#clock.deadline(sentAt, giveUpAt)),
+        ...args,
+      ];
       let reply: unknown;
       try {
-        reply = await connection.send(['EVALSHA', script.sha, ...head, ...args]);
+        reply = await connection.send(command);
       } catch (error) {
         // After a restart or SCRIPT FLUSH: send the source once (which also caches it again).
-        if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT')) || attempt.expired) {
+        if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT')) || call.expired) {
           throw error;
         }
-        reply = await connection.send(['EVAL', script.source, ...head, ...args]);
+        command[0] = 'EVAL';
+        command[1] = script.source;
+        // The offset sample below must not include the NOSCRIPT round trip.
+        sentAt = now();
+        reply = await connection.send(command);
       }
       const values = decode(reply);
       this.#clock.sample(values[1]!, sentAt, now());
-      if (values[0] !== STALE || attempt.expired) return values;
+      if (values[0] !== STALE || call.expired) return values;
       // Stale although the reply came back in time: Redis's clock stepped forward. Forget the
       // offset and send once more (without a deadline until a new sample arrives).
       this.#clock.reset();
@@ -262,9 +293,10 @@ export class RedisStore {
   }
 }
 
-function decode(reply: unknown): number[] {
+function decode(reply: unknown): readonly number[] {
   if (!Array.isArray(reply) || reply.length < 2) {
     throw new TypeError(`Unexpected reply from a sluice script: ${JSON.stringify(reply)}`);
   }
-  return reply.map(Number);
+  // Both clients parse integer replies into numbers; anything else is converted.
+  return typeof reply[0] === 'number' && typeof reply[1] === 'number' ? reply : reply.map(Number);
 }

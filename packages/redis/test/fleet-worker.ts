@@ -8,7 +8,14 @@ import { RedisKeyedTokenBucket, RedisStore } from '../src/index.js';
 
 /** `startAt`: when every worker starts, on the shared monotonic clock (set by the parent). */
 export type Job =
-  | { kind: 'hammer'; name: string; durationMs: number; capacity: number; rate: number; loops: number }
+  | {
+      kind: 'hammer';
+      name: string;
+      durationMs: number;
+      capacity: number;
+      rate: number;
+      loops: number;
+    }
   | { kind: 'take'; name: string; durationMs: number; capacity: number; rate: number }
   | { kind: 'burst'; name: string; capacity: number; rate: number; calls: number };
 export type StartedJob = Job & { startAt: number };
@@ -39,14 +46,27 @@ const libraries = [
   { library: 'ioredis', create: (): IoRedis => new Redis(url, { lazyConnect: true }) },
 ];
 
+// Connected and warmed up before saying "ready", so that every worker starts deciding at the
+// parent's `startAt`, not when its connections happen to come up.
+const stores = libraries.map(({ library, create }) => ({
+  library,
+  store: new RedisStore({ client: create(), commandTimeout: 2000 }),
+}));
+
+async function warmUp(): Promise<void> {
+  for (const { store } of stores) {
+    const bucket = new RedisKeyedTokenBucket(store, {
+      name: 'warm-up',
+      capacity: 1,
+      refillPerSecond: 1000,
+    });
+    await bucket.tryTake(String(process.pid));
+  }
+}
+
 async function run(job: StartedJob): Promise<WorkerReport> {
-  const stores = libraries.map(({ library, create }) => ({
-    library,
-    store: new RedisStore({ client: create(), commandTimeout: 2000 }),
-  }));
   const report: WorkerReport = { pid: process.pid, dateNow: Date.now(), loops: [], unhandled: 0 };
   try {
-    // Connect first, then start together: no process gets a head start on the others.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, job.startAt - clock())));
     if (job.kind === 'burst') {
       // Only the first library: the burst is a sequence whose answers are compared exactly.
@@ -111,4 +131,10 @@ process.once('message', (job: StartedJob) => {
     },
   );
 });
-process.send!('ready');
+warmUp().then(
+  () => process.send!('ready'),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -12,7 +12,12 @@ export interface TestRedis extends RedisServer {
 
 export async function startRedis(): Promise<TestRedis> {
   const server = await startRedisServer();
-  const admin = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  const admin = new Redis({
+    port: server.port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   admin.on('error', () => {});
   await admin.connect();
   return {

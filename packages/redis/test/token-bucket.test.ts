@@ -10,7 +10,7 @@ import {
 } from './redis-server.js';
 
 let redis: TestRedis;
-let unhandled: unknown[] = [];
+const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
@@ -34,10 +34,16 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('gives a full burst at once, then refuses with the wait a retry needs', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 5, refillPerSecond: 10 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 5,
+      refillPerSecond: 10,
+    });
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await bucket.tryTake());
-    expect(results.slice(0, 5)).toEqual([4, 3, 2, 1, 0].map((remaining) => ({ ok: true, remaining })));
+    expect(results.slice(0, 5)).toEqual(
+      [4, 3, 2, 1, 0].map((remaining) => ({ ok: true, remaining })),
+    );
     const last = results[5]!;
     expect(last.ok).toBe(false);
     // One token comes every 100 ms; some of that has passed already.
@@ -46,7 +52,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('takes several tokens at once and refuses more than it can ever hold', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 5, refillPerSecond: 1 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 5,
+      refillPerSecond: 1,
+    });
     expect(await bucket.tryTake(3)).toEqual({ ok: true, remaining: 2 });
     const refused = await bucket.tryTake(3);
     expect(refused.ok).toBe(false);
@@ -72,9 +82,17 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('works at extreme rates: a billion per second, and one per thousand seconds', async () => {
-    const fast = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1e9, refillPerSecond: 1e9 });
+    const fast = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1e9,
+      refillPerSecond: 1e9,
+    });
     for (let i = 0; i < 5; i++) expect((await fast.tryTake()).ok).toBe(true);
-    const slow = new RedisTokenBucket(store, { name: uniqueName(), capacity: 2, refillPerSecond: 0.001 });
+    const slow = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 2,
+      refillPerSecond: 0.001,
+    });
     expect((await slow.tryTake(2)).ok).toBe(true);
     const r = await slow.tryTake();
     expect(r.ok).toBe(false);
@@ -82,7 +100,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('decides in exactly one Redis command per tryTake', async () => {
-    const bucket = new RedisKeyedTokenBucket(store, { name: uniqueName(), capacity: 100, refillPerSecond: 1 });
+    const bucket = new RedisKeyedTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 100,
+      refillPerSecond: 1,
+    });
     await bucket.tryTake('warm-up'); // the first call may load the script
     await redis.admin.config('RESETSTAT');
     for (let i = 0; i < 50; i++) await bucket.tryTake(`k${i % 5}`);
@@ -96,7 +118,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('reloads the script by itself after SCRIPT FLUSH: no caller sees NOSCRIPT', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1000, refillPerSecond: 1 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1000,
+      refillPerSecond: 1,
+    });
     expect((await bucket.tryTake()).ok).toBe(true);
     await redis.admin.script('FLUSH');
     const results = await Promise.all(Array.from({ length: 20 }, () => bucket.tryTake()));
@@ -105,7 +131,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('serves take() callers in arrival order; a large waiter is not overtaken by small ones', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 2, refillPerSecond: 40 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 2,
+      refillPerSecond: 40,
+    });
     expect((await bucket.tryTake(2)).ok).toBe(true);
     const order: number[] = [];
     const sizes = [2, 1, 1, 2, 1, 2];
@@ -121,7 +151,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('take() with a timeout shorter than the wait rejects at once with TimeoutError and reserves nothing', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 2, refillPerSecond: 2 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 2,
+      refillPerSecond: 2,
+    });
     expect((await bucket.tryTake(2)).ok).toBe(true);
     const before = performance.now();
     const error = await bucket.take(1, { timeout: 100 }).catch((e) => e);
@@ -135,7 +169,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('an abort during a reserved sleep rejects with the reason and forfeits the tokens', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1, refillPerSecond: 5 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1,
+      refillPerSecond: 5,
+    });
     expect((await bucket.tryTake()).ok).toBe(true);
     const controller = new AbortController();
     const waiting = bucket.take(1, { signal: controller.signal });
@@ -150,7 +188,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('an already-aborted signal rejects without asking Redis', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1, refillPerSecond: 5 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1,
+      refillPerSecond: 5,
+    });
     await redis.admin.config('RESETSTAT');
     const reason = new Error('gone');
     await expect(bucket.take(1, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
@@ -191,7 +233,11 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
   });
 
   it('rejects with ClosedError once the store is closed; close() twice is one close', async () => {
-    const bucket = new RedisTokenBucket(store, { name: uniqueName(), capacity: 1, refillPerSecond: 1 });
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1,
+      refillPerSecond: 1,
+    });
     const closing = store.close();
     expect(store.close()).toBe(closing);
     await closing;
@@ -214,24 +260,26 @@ describe('options', () => {
     expect(() => new RedisStore({ client, whenUnavailable: 'open' as never })).toThrow(
       /`whenUnavailable` to be one of 'reject', 'allow', 'local', got "open"/,
     );
-    expect(() => new RedisStore({ client, breaker: { threshold: 0 } })).toThrow(/`breaker.threshold`/);
+    expect(() => new RedisStore({ client, breaker: { threshold: 0 } })).toThrow(
+      /`breaker.threshold`/,
+    );
   });
 
   it('checks the limiter options', async () => {
     const store = new RedisStore({ client });
     try {
-      expect(() => new RedisTokenBucket(store, { name: '', capacity: 1, refillPerSecond: 1 })).toThrow(
-        /`name` to be a non-empty string/,
-      );
+      expect(
+        () => new RedisTokenBucket(store, { name: '', capacity: 1, refillPerSecond: 1 }),
+      ).toThrow(/`name` to be a non-empty string/);
       expect(
         () => new RedisKeyedTokenBucket(store, { name: 'x', capacity: 0, refillPerSecond: 1 }),
       ).toThrow(/`capacity` to be a positive integer, got 0/);
-      expect(() => new RedisTokenBucket(store, { name: 'x', capacity: 1, refillPerSecond: -1 })).toThrow(
-        /`refillPerSecond` to be a finite number > 0, got -1/,
-      );
-      expect(() => new RedisTokenBucket({} as never, { name: 'x', capacity: 1, refillPerSecond: 1 })).toThrow(
-        /`store` of RedisTokenBucket to be a RedisStore/,
-      );
+      expect(
+        () => new RedisTokenBucket(store, { name: 'x', capacity: 1, refillPerSecond: -1 }),
+      ).toThrow(/`refillPerSecond` to be a finite number > 0, got -1/);
+      expect(
+        () => new RedisTokenBucket({} as never, { name: 'x', capacity: 1, refillPerSecond: 1 }),
+      ).toThrow(/`store` of RedisTokenBucket to be a RedisStore/);
       const bucket = new RedisTokenBucket(store, { name: 'x', capacity: 1, refillPerSecond: 1 });
       await expect(bucket.take(1, { timeout: -1 })).rejects.toThrow(/`timeout`.*got -1/);
       await expect(bucket.take(1, { signal: {} as never })).rejects.toThrow(/`signal`/);

@@ -66,14 +66,20 @@ function isNodeRedis(client: object): client is NodeRedisLike {
 
 /** Opens the store's own connection from the caller's client. */
 export function openConnection(client: unknown, onError: (error: unknown) => void): Connection {
-  if (typeof client !== 'object' || client === null || typeof (client as RedisClientLike).duplicate !== 'function') {
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof (client as RedisClientLike).duplicate !== 'function'
+  ) {
     throw new TypeError(
       'Expected `client` to be a node-redis (redis 5+) or ioredis (5+) client, got ' +
         (client === null ? 'null' : typeof client),
     );
   }
   if ((client as { isCluster?: unknown }).isCluster === true) {
-    throw new TypeError('Expected `client` to be a single-node client: Redis Cluster is not supported yet');
+    throw new TypeError(
+      'Expected `client` to be a single-node client: Redis Cluster is not supported yet',
+    );
   }
   if (isIoRedis(client)) return ioredisConnection(client, onError);
   if (isNodeRedis(client)) return nodeRedisConnection(client, onError);
@@ -125,6 +131,8 @@ function ioredisConnection(parent: IoRedisLike, onError: (error: unknown) => voi
     // A command in flight when the socket drops fails at once rather than waiting for a retry.
     maxRetriesPerRequest: 0,
     lazyConnect: false,
+    // Decisions made in the same tick go out in one write (node-redis does this by itself).
+    enableAutoPipelining: true,
   });
   client.on('error', onError);
   return {
@@ -194,7 +202,11 @@ function nodeRedisConnection(parent: NodeRedisLike, onError: (error: unknown) =>
 export function isReplyError(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return true;
-  for (let p = Object.getPrototypeOf(error); p !== null && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+  for (
+    let p = Object.getPrototypeOf(error);
+    p !== null && p !== Error.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
     if (p.constructor?.name === 'ErrorReply') return true;
   }
   return false;

@@ -41,16 +41,12 @@ if wait > 0 then return {2, now, math.ceil(wait), remaining} end
 return {1, now, 0, remaining}
 `);
 
-export interface GcraDecision {
-  /** DENIED, GRANTED or RESERVED. */
-  status: number;
-  /** Redis's time of the decision, µs. */
-  nowUs: number;
-  /** Denied: the wait a request made now would have; reserved: the sleep until the grant. µs. */
-  waitUs: number;
-  /** Whole tokens left after this decision. */
-  remaining: number;
-}
+/** A decision as the script returns it: [status, Redis's time in µs, wait in µs, remaining]. */
+export type GcraReply = readonly number[];
+/** Denied: the wait a request made now would have; reserved: the sleep until the grant. µs. */
+export const WAIT_US = 2;
+/** Whole tokens left after this decision. */
+export const REMAINING = 3;
 
 /** The settings a decision needs, precomputed once per limiter. */
 export interface GcraSettings {
@@ -63,19 +59,18 @@ export function gcraSettings(capacity: number, refillPerSecond: number): GcraSet
 }
 
 /** One decision: one script, one round trip. `maxWaitMs` undefined: wait any time. */
-export async function gcra(
+export function gcra(
   store: RedisStore,
   key: string,
   settings: GcraSettings,
   tokens: number,
   maxWaitMs: number | undefined,
-): Promise<GcraDecision> {
+): Promise<GcraReply> {
   const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
-  const [status, nowUs, waitUs, remaining] = await runScript(
+  return runScript(
     store,
     script,
     [key],
     [settings.interval, settings.capacity, String(tokens), maxWait],
   );
-  return { status: status!, nowUs: nowUs!, waitUs: waitUs ?? 0, remaining: remaining ?? 0 };
 }

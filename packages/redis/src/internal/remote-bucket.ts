@@ -3,7 +3,17 @@
 
 import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
-import { DENIED, GRANTED, type GcraSettings, gcra, gcraSettings, RESERVED } from './gcra.js';
+import {
+  DENIED,
+  type GcraReply,
+  type GcraSettings,
+  GRANTED,
+  gcra,
+  gcraSettings,
+  REMAINING,
+  RESERVED,
+  WAIT_US,
+} from './gcra.js';
 import {
   assertKeyPart,
   assertObject,
@@ -33,7 +43,9 @@ export class RemoteBucket {
 
   constructor(store: unknown, options: RemoteBucketOptions, className: string) {
     if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
-      throw new TypeError(`Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`);
+      throw new TypeError(
+        `Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`,
+      );
     }
     assertObject('options', options);
     const { name, capacity, refillPerSecond } = options;
@@ -61,32 +73,36 @@ export class RemoteBucket {
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
     }
-    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
+    if (
+      timeout !== undefined &&
+      (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+    ) {
       throw new (typeof timeout === 'number' ? RangeError : TypeError)(
         `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
       );
     }
   }
 
-  async tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {
-    let decision: Awaited<ReturnType<typeof gcra>>;
-    try {
-      decision = await gcra(this.store, key, this.#settings, tokens, 0);
-    } catch (error) {
-      if (!(error instanceof UnavailableError)) throw error;
-      switch (this.store.whenUnavailable) {
-        case 'reject':
-          throw error;
-        case 'allow':
-          return { ok: true, remaining: 0, degraded: true };
-        case 'local': {
-          const result = local().tryTake(tokens);
-          return result.ok ? { ...result, degraded: true } : result;
+  tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {
+    return gcra(this.store, key, this.#settings, tokens, 0).then(
+      (reply): TryTakeResult =>
+        reply[0] === GRANTED
+          ? { ok: true, remaining: reply[REMAINING]! }
+          : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
+      (error) => {
+        if (!(error instanceof UnavailableError)) throw error;
+        switch (this.store.whenUnavailable) {
+          case 'allow':
+            return { ok: true, remaining: 0, degraded: true };
+          case 'local': {
+            const result = local().tryTake(tokens);
+            return result.ok ? { ...result, degraded: true } : result;
+          }
+          default:
+            throw error;
         }
-      }
-    }
-    if (decision.status === GRANTED) return { ok: true, remaining: decision.remaining };
-    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(decision.waitUs / 1000)) };
+      },
+    );
   }
 
   async take(
@@ -98,7 +114,7 @@ export class RemoteBucket {
     const signal = options?.signal;
     const timeout = options?.timeout;
     if (signal?.aborted) throw signal.reason;
-    let decision: Awaited<ReturnType<typeof gcra>>;
+    let decision: GcraReply;
     try {
       decision = await abortable(gcra(this.store, key, this.#settings, tokens, timeout), signal);
     } catch (error) {
@@ -112,8 +128,8 @@ export class RemoteBucket {
           return local().take(tokens, { signal, timeout });
       }
     }
-    if (decision.status === DENIED) {
-      const ms = Math.ceil(decision.waitUs / 1000);
+    if (decision[0] === DENIED) {
+      const ms = Math.ceil(decision[WAIT_US]! / 1000);
       throw new TimeoutError(
         timeout ?? 0,
         `Timed out: the tokens would come in ${ms} ms, after the ${timeout} ms timeout`,
@@ -121,7 +137,7 @@ export class RemoteBucket {
     }
     // The tokens are ours from the reserved moment on. An abort while sleeping forfeits them:
     // giving them back could let a later request overtake the queue or over-admit.
-    if (decision.status === RESERVED) await sleep(Math.ceil(decision.waitUs / 1000), signal);
+    if (decision[0] === RESERVED) await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
   }
 }
 

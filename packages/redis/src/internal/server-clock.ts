@@ -46,7 +46,8 @@ export class ServerClock {
 
   #roll(nowMs: number): void {
     if (nowMs - this.#windowStart < WINDOW_MS) return;
-    this.#previous = nowMs - this.#windowStart < 2 * WINDOW_MS ? this.#current : Number.POSITIVE_INFINITY;
+    this.#previous =
+      nowMs - this.#windowStart < 2 * WINDOW_MS ? this.#current : Number.POSITIVE_INFINITY;
     this.#current = Number.POSITIVE_INFINITY;
     this.#windowStart = nowMs;
   }

@@ -180,7 +180,7 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     try {
       const locks = [new RedisLock(store, { name }), new RedisLock(other, { name })];
       let last = 0n;
-      const [seconds] = (await redis.admin.time()) as [string, string];
+      const seconds = (await redis.admin.time())[0]!;
       for (let i = 0; i < 20; i++) {
         const p = await locks[i % 2]!.acquire();
         expect(p.fence).toMatch(/^\d+$/);
@@ -222,7 +222,7 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
       const here = new RedisSemaphore(store, { name, capacity: 1 });
       const there = new RedisSemaphore(other, { name, capacity: 1 });
       const latencies: number[] = [];
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 2; i++) {
         const held = await here.acquire();
         const waiting = there.acquire();
         await eventually(async () => (await here.stats()).waiting === 1, 2000, 5);
@@ -233,7 +233,6 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
         latencies.push(performance.now() - released);
         p.release();
         await eventually(async () => (await here.stats()).inUse === 0, 2000, 5);
-        if (i >= 1) break;
       }
       // A poll would take about a second; a message takes a few round trips.
       expect(Math.max(...latencies)).toBeLessThan(500);

@@ -140,8 +140,21 @@ export class RemoteSemaphore {
         close: (error: Error) => fail(error),
       };
 
+      const nap = (delay: number) =>
+        new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          wakeUp = () => {
+            clearTimeout(t);
+            r();
+          };
+        }).then(() => {
+          wakeUp = undefined;
+        });
+
       const loop = async () => {
         let poll = FIRST_POLL;
+        // Set once queued: when Redis last answered this waiter.
+        let answered: number | undefined;
         while (!settled) {
           const sentAt = now();
           sent = true;
@@ -158,6 +171,13 @@ export class RemoteSemaphore {
             });
           } catch (error) {
             if (settled) return;
+            // A queued waiter rides out a short outage (a restart, a failover) as long as its
+            // entry could still be alive; then it queues again, or gives up like a new acquire.
+            if (error instanceof UnavailableError && answered !== undefined && now() - answered < s.waiterTtl) {
+              await nap(jitter(poll));
+              poll = Math.min(poll * 2, MAX_POLL);
+              continue;
+            }
             if (error instanceof UnavailableError && s.store.whenUnavailable !== 'reject') {
               leave();
               void this.#confirmLeave(id);
@@ -190,17 +210,11 @@ export class RemoteSemaphore {
             );
           }
           // Queued: sleep until a message, the next lease expiry, or the poll, whichever is first.
+          answered = now();
           this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
-          const untilExpiry = a >= 0 ? a + 2 : Number.POSITIVE_INFINITY;
-          const delay = jitter(Math.min(poll, untilExpiry));
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, delay);
-            wakeUp = () => {
-              clearTimeout(t);
-              r();
-            };
-          });
-          wakeUp = undefined;
+          // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
+          const untilExpiry = a >= 0 ? a + 1 + Math.random() * 4 : Number.POSITIVE_INFINITY;
+          await nap(Math.min(jitter(poll), untilExpiry));
           poll = messaged ? FIRST_POLL : Math.min(poll * 2, MAX_POLL);
           messaged = false;
         }

@@ -8,17 +8,17 @@
 // /api/hello is behind rateLimit({ capacity: 5, refillPerSecond: 1 }) per client: with the
 // limit in Redis, the three instances together admit what one would, not three times as much.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer, stopServer, table } from './demo-server.mjs';
 import { startRedisServer } from './redis-server.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'apps', 'express-demo', 'dist', 'main.js');
 const CAPACITY = 5;
 const REFILL_PER_SECOND = 1;
-const STARTUP_TIMEOUT_MS = 20_000;
 
 function parseArgs(argv) {
   const options = { requests: 30, instances: 3 };
@@ -40,48 +40,6 @@ function parseArgs(argv) {
   return options;
 }
 
-/** Starts one demo instance on a free port with REDIS_URL; resolves with its port. */
-function startInstance(redisUrl) {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, PORT: '0', REDIS_URL: redisUrl, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const port = new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`no "listening on <port>" within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
-      STARTUP_TIMEOUT_MS,
-    );
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-      const match = /listening on (\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`demo instance exited (${signal ?? code}) before listening:\n${output}`));
-    });
-  });
-  port.catch(() => {});
-  return { child, port };
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function get(url) {
   try {
     const response = await fetch(url);
@@ -94,17 +52,6 @@ async function get(url) {
   } catch (error) {
     return { status: 0, reason: error.code ?? 'network error' };
   }
-}
-
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
-    `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('   ')}`;
-  return [
-    line(headers),
-    `  ${widths.map((w) => '-'.repeat(w)).join('   ')}`,
-    ...rows.map(line),
-  ].join('\n');
 }
 
 const label = (reply) =>
@@ -128,7 +75,8 @@ async function main() {
   const instances = [];
   let failed = false;
   try {
-    for (let i = 0; i < options.instances; i++) instances.push(startInstance(redis.url));
+    for (let i = 0; i < options.instances; i++)
+      instances.push(startServer(MAIN, { REDIS_URL: redis.url }));
     const ports = await Promise.all(instances.map((instance) => instance.port));
     console.log(`\nsluice fleet demo: redis-server on ${redis.url}`);
     ports.forEach((port, i) => {
@@ -178,7 +126,7 @@ async function main() {
       failed = true;
     }
   } finally {
-    await Promise.all(instances.map(({ child }) => stop(child)));
+    await Promise.all(instances.map(({ child }) => stopServer(child)));
     await redis.stop();
   }
   process.exit(failed ? 1 : 0);

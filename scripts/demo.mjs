@@ -7,14 +7,13 @@
 // concurrency({ limit: 4, maxWaiting: 8, timeout: 1000 }), GET /api/hello behind
 // rateLimit({ capacity: 5, refillPerSecond: 1 }), GET /stats -> { work: <Semaphore stats> }.
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer, stopServer, table } from './demo-server.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FRAMEWORKS = ['express', 'hono', 'nestjs'];
-const STARTUP_TIMEOUT_MS = 20_000;
 
 function parseArgs(argv) {
   const options = { framework: 'express', requests: 40, ms: 300, hello: 8 };
@@ -44,48 +43,6 @@ function parseArgs(argv) {
   return options;
 }
 
-/** Starts `node <main>` with PORT=0 and resolves once it prints `listening on <port>`. */
-function startServer(main) {
-  const child = spawn(process.execPath, [main], {
-    env: { ...process.env, PORT: '0', NODE_ENV: process.env.NODE_ENV ?? 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const port = new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(new Error(`no "listening on <port>" within ${STARTUP_TIMEOUT_MS} ms:\n${output}`)),
-      STARTUP_TIMEOUT_MS,
-    );
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /listening on (\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => {
-      output += chunk;
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${signal ?? code}) before listening:\n${output}`));
-    });
-  });
-  return { child, port };
-}
-
-async function stopServer(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function timedGet(url) {
   const started = performance.now();
   try {
@@ -111,17 +68,6 @@ function percentile(values, p) {
 }
 
 const fmtMs = (v) => (v === undefined ? '-' : `${Math.round(v)} ms`);
-
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) =>
-    `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('   ')}`;
-  return [
-    line(headers),
-    `  ${widths.map((w) => '-'.repeat(w)).join('   ')}`,
-    ...rows.map(line),
-  ].join('\n');
-}
 
 function outcomeOf(reply, ms) {
   if (reply.status === 0) return 'network error';

@@ -187,7 +187,15 @@ export class LeaseKeeper {
       for (const waiter of [...group.waiters.values()]) waiter.close(error);
       for (const holder of [...group.holders.values()]) releases.push(holder.closeRelease());
     }
-    await Promise.all(releases);
+    // Confirmed releases, but bounded: with Redis gone the leases expire by themselves.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(releases),
+      new Promise((r) => {
+        timer = setTimeout(r, this.#store.commandTimeout * 2);
+      }),
+    ]);
+    clearTimeout(timer);
     await this.#subscriber?.close(this.#store.commandTimeout);
   }
 }

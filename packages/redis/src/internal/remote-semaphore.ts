@@ -27,7 +27,7 @@ import {
 const now = () => performance.now();
 const FIRST_POLL = 50;
 const MAX_POLL = 1000;
-const RELEASE_RETRIES = [50, 200, 800];
+const RELEASE_RETRY = 50;
 
 /** Process-local counters of a limiter (Redis keeps the gauges). */
 export interface Counters {
@@ -227,20 +227,27 @@ export class RemoteSemaphore {
     if (--this.#active === 0) this.#s.onIdle?.();
   }
 
-  /** Sends the idempotent leave until Redis confirms it; failures go to the error hook. */
+  /**
+   * Sends the idempotent leave until Redis confirms it, or until what it would remove has
+   * expired by itself anyway (a lease, or a late grant's lease, plus a waiter TTL). A leave that
+   * ran late (STALE) or got no answer is sent again, backed off. Failures go to the error hook.
+   */
   async #confirmLeave(id: string): Promise<void> {
-    const { store, at } = this.#s;
-    for (let attempt = 0; ; attempt++) {
+    const { store, at, lease, waiterTtl } = this.#s;
+    const giveUpAt = now() + lease + waiterTtl;
+    let pause = RELEASE_RETRY;
+    for (;;) {
       try {
         await leaveCall(store, at, id);
         return;
       } catch (error) {
         if (error instanceof ClosedError) return;
-        if (attempt >= RELEASE_RETRIES.length) {
+        if (now() + pause > giveUpAt) {
           storeInternals(store).reportError(error);
           return;
         }
-        await new Promise((r) => setTimeout(r, jitter(RELEASE_RETRIES[attempt]!)));
+        await new Promise((r) => setTimeout(r, jitter(pause)));
+        pause = Math.min(pause * 2, MAX_POLL);
       }
     }
   }

@@ -5,8 +5,6 @@ import {
   Semaphore,
   type SemaphoreStats,
 } from '@sluice/core';
-import type { LeasedPermit } from './leased-permit.js';
-import type { RedisStore } from './redis-store.js';
 import { type Counters, RemoteSemaphore } from './internal/remote-semaphore.js';
 import {
   checkAcquire,
@@ -16,6 +14,8 @@ import {
 } from './internal/semaphore-options.js';
 import { semaphoreKeys, statsCall } from './internal/semaphore-scripts.js';
 import { assertFunction } from './internal/validate.js';
+import type { LeasedPermit } from './leased-permit.js';
+import type { RedisStore } from './redis-store.js';
 
 export interface RedisKeyedSemaphoreOptions<K> extends LeaseOptions {
   /** The limiter's name: its keys are `${prefix}:{${name}}:k:${key}:...`. Non-empty, no `{` or `}`. */
@@ -121,7 +121,9 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
   #keyPart(key: K): string {
     const part = typeof key === 'string' ? key : String(key);
     if (part.length === 0 || /[{}]/.test(part)) {
-      throw new TypeError(`Expected \`key\` to be non-empty without "{" or "}", got ${JSON.stringify(part)}`);
+      throw new TypeError(
+        `Expected \`key\` to be non-empty without "{" or "}", got ${JSON.stringify(part)}`,
+      );
     }
     return part;
   }
@@ -150,7 +152,8 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
           if (this.#keys.get(part)?.active === 0) {
             this.#keys.delete(part);
             const local = this.#locals.get(part);
-            if (local !== undefined && local.inUse === 0 && local.waiting === 0) this.#locals.delete(part);
+            if (local !== undefined && local.inUse === 0 && local.waiting === 0)
+              this.#locals.delete(part);
           }
         },
       });

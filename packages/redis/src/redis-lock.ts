@@ -1,8 +1,14 @@
-import { type AcquireOptions, type Limiter, limiterKind, type SemaphoreStats, type WaitOptions } from '@sluice/core';
+import {
+  type AcquireOptions,
+  type Limiter,
+  limiterKind,
+  type SemaphoreStats,
+  type WaitOptions,
+} from '@sluice/core';
+import type { LeaseOptions } from './internal/semaphore-options.js';
 import type { LeasedPermit } from './leased-permit.js';
 import { RedisSemaphore } from './redis-semaphore.js';
 import type { RedisStore } from './redis-store.js';
-import type { LeaseOptions } from './internal/semaphore-options.js';
 
 export interface RedisLockOptions extends LeaseOptions {
   /** The lock's name: its keys are `${prefix}:{${name}}:...`. Non-empty, no `{` or `}`. */

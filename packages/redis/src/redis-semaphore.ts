@@ -5,8 +5,6 @@ import {
   Semaphore,
   type SemaphoreStats,
 } from '@sluice/core';
-import type { LeasedPermit } from './leased-permit.js';
-import type { RedisStore } from './redis-store.js';
 import { type Counters, RemoteSemaphore } from './internal/remote-semaphore.js';
 import {
   checkAcquire,
@@ -15,6 +13,8 @@ import {
   type LeaseOptions,
 } from './internal/semaphore-options.js';
 import { type SemaphoreKeys, semaphoreKeys, statsCall } from './internal/semaphore-scripts.js';
+import type { LeasedPermit } from './leased-permit.js';
+import type { RedisStore } from './redis-store.js';
 
 export interface RedisSemaphoreOptions extends LeaseOptions {
   /** The limiter's name: its keys are `${prefix}:{${name}}:...`. Non-empty, no `{` or `}`. */

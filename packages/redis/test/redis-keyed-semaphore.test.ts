@@ -1,8 +1,19 @@
 // RedisKeyedSemaphore over both clients, and the whenUnavailable modes of RedisSemaphore.
 import { limiterKindOf, TimeoutError, UnavailableError } from '@sluice/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisKeyedSemaphore, RedisSemaphore, RedisStore, type WhenUnavailable } from '../src/index.js';
-import { clientLibraries, eventually, keysWithTtl, startRedis, type TestRedis } from './redis-server.js';
+import {
+  RedisKeyedSemaphore,
+  RedisSemaphore,
+  RedisStore,
+  type WhenUnavailable,
+} from '../src/index.js';
+import {
+  clientLibraries,
+  eventually,
+  keysWithTtl,
+  startRedis,
+  type TestRedis,
+} from './redis-server.js';
 
 let redis: TestRedis;
 const stores: RedisStore[] = [];
@@ -27,7 +38,11 @@ afterAll(async () => {
 
 describe.each(clientLibraries)('over $library', (library) => {
   function newStore(whenUnavailable: WhenUnavailable = 'reject') {
-    const store = new RedisStore({ client: library.create(redis.url), commandTimeout: 150, whenUnavailable });
+    const store = new RedisStore({
+      client: library.create(redis.url),
+      commandTimeout: 150,
+      whenUnavailable,
+    });
     stores.push(store);
     return store;
   }
@@ -40,7 +55,9 @@ describe.each(clientLibraries)('over $library', (library) => {
     });
     expect(limiterKindOf(keyed)).toBe('keyed-limiter');
     const small = await keyed.acquire('small');
-    expect(await keyed.acquire('small', { timeout: 0 }).catch((e) => e)).toBeInstanceOf(TimeoutError);
+    expect(await keyed.acquire('small', { timeout: 0 }).catch((e) => e)).toBeInstanceOf(
+      TimeoutError,
+    );
     const big = await Promise.all([1, 2, 3].map(() => keyed.acquire('big')));
     expect(await keyed.stats('big')).toMatchObject({ capacity: 3, inUse: 3, available: 0 });
     expect(await keyed.stats('small')).toMatchObject({ capacity: 1, inUse: 1 });
@@ -56,7 +73,8 @@ describe.each(clientLibraries)('over $library', (library) => {
     await expect(keyed.acquire('x', { weight: 0 })).rejects.toThrow(/`weight`/);
     // In Redis too: every key has a TTL, and once idle they are gone.
     await eventually(async () => (await keyed.stats('big')).inUse === 0, 2000);
-    for (const ttl of (await keysWithTtl(redis.admin, `sluice:{${name}}`)).values()) expect(ttl).toBeGreaterThan(0);
+    for (const ttl of (await keysWithTtl(redis.admin, `sluice:{${name}}`)).values())
+      expect(ttl).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 1100));
     expect((await keysWithTtl(redis.admin, `sluice:{${name}}`)).size).toBe(0);
   });
@@ -66,7 +84,9 @@ describe.each(clientLibraries)('over $library', (library) => {
     expect(await keyed.run('t1', (signal) => signal.aborted)).toBe(false);
     await expect(keyed.run('t1', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(keyed.size).toBe(0);
-    expect(() => new RedisKeyedSemaphore(newStore(), { name: 'x', capacity: 0 })).toThrow(/`capacity`/);
+    expect(() => new RedisKeyedSemaphore(newStore(), { name: 'x', capacity: 0 })).toThrow(
+      /`capacity`/,
+    );
   });
 
   it("whenUnavailable 'reject' / 'allow' / 'local' with Redis paused", async () => {

@@ -1,9 +1,21 @@
 // The core Semaphore's behaviour cases, run against RedisSemaphore and RedisLock on a real
 // redis-server, over both client libraries; plus leases, fences and wake-ups.
-import { ClosedError, limiterKind, limiterKindOf, QueueFullError, TimeoutError } from '@sluice/core';
+import {
+  ClosedError,
+  limiterKind,
+  limiterKindOf,
+  QueueFullError,
+  TimeoutError,
+} from '@sluice/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, RedisLock, RedisSemaphore, RedisStore } from '../src/index.js';
-import { clientLibraries, eventually, keysWithTtl, startRedis, type TestRedis } from './redis-server.js';
+import {
+  clientLibraries,
+  eventually,
+  keysWithTtl,
+  startRedis,
+  type TestRedis,
+} from './redis-server.js';
 
 let redis: TestRedis;
 const unhandled: unknown[] = [];
@@ -42,11 +54,19 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     expect(limiterKindOf(sem)).toBe('limiter');
     expect(sem[limiterKind]).toBe('limiter');
     expect(limiterKindOf(new RedisLock(store, { name: uniqueName() }))).toBe('limiter');
-    expect(() => new RedisSemaphore(store, { name: 'x', capacity: 0 })).toThrow(/`capacity`.*got 0/);
+    expect(() => new RedisSemaphore(store, { name: 'x', capacity: 0 })).toThrow(
+      /`capacity`.*got 0/,
+    );
     expect(() => new RedisSemaphore(store, { name: 'a{b}', capacity: 1 })).toThrow(/`name`/);
-    expect(() => new RedisSemaphore(store, { name: 'x', capacity: 1, lease: 1.5 })).toThrow(/`lease`.*1\.5/);
-    expect(() => new RedisSemaphore({} as RedisStore, { name: 'x', capacity: 1 })).toThrow(/`store`/);
-    await expect(sem.acquire({ weight: 3 })).rejects.toThrow(/`weight`.*at most the capacity \(2\), got 3/);
+    expect(() => new RedisSemaphore(store, { name: 'x', capacity: 1, lease: 1.5 })).toThrow(
+      /`lease`.*1\.5/,
+    );
+    expect(() => new RedisSemaphore({} as RedisStore, { name: 'x', capacity: 1 })).toThrow(
+      /`store`/,
+    );
+    await expect(sem.acquire({ weight: 3 })).rejects.toThrow(
+      /`weight`.*at most the capacity \(2\), got 3/,
+    );
     await expect(sem.acquire({ weight: 0 })).rejects.toThrow(RangeError);
     await expect(sem.acquire({ timeout: -1 })).rejects.toThrow(/`timeout`/);
   });
@@ -58,7 +78,12 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     const b = await sem.acquire();
     expect(await sem.stats()).toMatchObject({ capacity: 2, inUse: 2, available: 0, waiting: 0 });
     const order: number[] = [];
-    const waits = [0, 1, 2, 3].map((i) => sem.acquire().then((p) => (order.push(i), p)));
+    const waits = [0, 1, 2, 3].map((i) =>
+      sem.acquire().then((p) => {
+        order.push(i);
+        return p;
+      }),
+    );
     await eventually(async () => (await sem.stats()).waiting === 4, 2000);
     a.release();
     b.release();
@@ -68,9 +93,16 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     for (const p of await Promise.all(waits.slice(2))) p.release();
     expect(order).toEqual([0, 1, 2, 3]);
     await eventually(async () => (await sem.stats()).inUse === 0, 2000);
-    expect(await sem.stats()).toMatchObject({ inUse: 0, available: 2, waiting: 0, acquired: 6, maxInUse: 2 });
+    expect(await sem.stats()).toMatchObject({
+      inUse: 0,
+      available: 2,
+      waiting: 0,
+      acquired: 6,
+      maxInUse: 2,
+    });
     // Every key has a TTL: nothing is left behind once idle.
-    for (const ttl of (await keysWithTtl(redis.admin, `sluice:{${name}}`)).values()) expect(ttl).toBeGreaterThan(0);
+    for (const ttl of (await keysWithTtl(redis.admin, `sluice:{${name}}`)).values())
+      expect(ttl).toBeGreaterThan(0);
     await tick(1100);
     expect((await keysWithTtl(redis.admin, `sluice:{${name}}`)).size).toBe(0);
   });
@@ -83,9 +115,15 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
       const there = new RedisSemaphore(other, { name, capacity: 3 });
       const held = await here.acquire({ weight: 2 });
       const order: string[] = [];
-      const heavy = there.acquire({ weight: 2 }).then((p) => (order.push('heavy'), p));
+      const heavy = there.acquire({ weight: 2 }).then((p) => {
+        order.push('heavy');
+        return p;
+      });
       await eventually(async () => (await here.stats()).waiting === 1, 2000);
-      const light = here.acquire({ weight: 1 }).then((p) => (order.push('light'), p));
+      const light = here.acquire({ weight: 1 }).then((p) => {
+        order.push('light');
+        return p;
+      });
       await eventually(async () => (await here.stats()).waiting === 2, 2000);
       // One unit is free, but the light waiter stays behind the heavy head.
       await tick(150);
@@ -132,7 +170,13 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     // An already-aborted signal rejects without touching Redis.
     await expect(sem.acquire({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     await eventually(async () => (await sem.stats()).inUse === 0, 2000);
-    expect(await sem.stats()).toMatchObject({ inUse: 0, waiting: 0, aborted: 2, timedOut: 1, acquired: 2 });
+    expect(await sem.stats()).toMatchObject({
+      inUse: 0,
+      waiting: 0,
+      aborted: 2,
+      timedOut: 1,
+      acquired: 2,
+    });
   });
 
   it('close() rejects its waiters with ClosedError; holders can still release', async () => {

@@ -17,7 +17,14 @@ export type SemaphoreJob =
       abortRate: number;
       startAt: number;
     }
-  | { kind: 'hold'; name: string; capacity: number; weight: number; lease: number; blockMs?: number }
+  | {
+      kind: 'hold';
+      name: string;
+      capacity: number;
+      weight: number;
+      lease: number;
+      blockMs?: number;
+    }
   | { kind: 'wait'; name: string; capacity: number; waiterTtl: number }
   | { kind: 'send-and-die'; name: string; capacity: number; lease: number; delayMs: number };
 
@@ -50,7 +57,9 @@ process.on('unhandledRejection', () => unhandled++);
 
 const url = process.env.REDIS_URL!;
 const client =
-  process.env.SLUICE_LIBRARY === 'ioredis' ? new Redis(url, { lazyConnect: true }) : createClient({ url });
+  process.env.SLUICE_LIBRARY === 'ioredis'
+    ? new Redis(url, { lazyConnect: true })
+    : createClient({ url });
 const store = new RedisStore({ client, commandTimeout: 2000 });
 
 async function cycle(job: Extract<SemaphoreJob, { kind: 'cycle' }>): Promise<void> {
@@ -88,7 +97,11 @@ async function cycle(job: Extract<SemaphoreJob, { kind: 'cycle' }>): Promise<voi
 }
 
 async function hold(job: Extract<SemaphoreJob, { kind: 'hold' }>): Promise<void> {
-  const sem = new RedisSemaphore(store, { name: job.name, capacity: job.capacity, lease: job.lease });
+  const sem = new RedisSemaphore(store, {
+    name: job.name,
+    capacity: job.capacity,
+    lease: job.lease,
+  });
   const permit = await sem.acquire({ weight: job.weight });
   send({ type: 'granted', fence: permit.fence });
   if (job.blockMs !== undefined) {
@@ -107,14 +120,22 @@ async function hold(job: Extract<SemaphoreJob, { kind: 'hold' }>): Promise<void>
 }
 
 async function wait(job: Extract<SemaphoreJob, { kind: 'wait' }>): Promise<void> {
-  const sem = new RedisSemaphore(store, { name: job.name, capacity: job.capacity, waiterTtl: job.waiterTtl });
+  const sem = new RedisSemaphore(store, {
+    name: job.name,
+    capacity: job.capacity,
+    waiterTtl: job.waiterTtl,
+  });
   const pending = sem.acquire();
   pending.catch(() => {});
   send({ type: 'queued' });
 }
 
 function sendAndDie(job: Extract<SemaphoreJob, { kind: 'send-and-die' }>): void {
-  const sem = new RedisSemaphore(store, { name: job.name, capacity: job.capacity, lease: job.lease });
+  const sem = new RedisSemaphore(store, {
+    name: job.name,
+    capacity: job.capacity,
+    lease: job.lease,
+  });
   sem.acquire().catch(() => {});
   if (job.delayMs === 0) process.kill(process.pid, 'SIGKILL');
   setTimeout(() => process.kill(process.pid, 'SIGKILL'), job.delayMs);

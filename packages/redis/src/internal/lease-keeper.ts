@@ -6,7 +6,7 @@
 import { ClosedError, UnavailableError } from '@sluice/core';
 import { type RedisStore, storeInternals } from '../redis-store.js';
 import type { Connection } from './connection.js';
-import { keepAliveCall, type KeepAliveGroup, type SemaphoreKeys } from './semaphore-scripts.js';
+import { type KeepAliveGroup, keepAliveCall, type SemaphoreKeys } from './semaphore-scripts.js';
 
 export interface HolderHandle {
   /** Redis extended the lease at (at the latest) `sentAt` by `lease` ms. */
@@ -62,7 +62,13 @@ export class LeaseKeeper {
     return this.#closed || this.#store.closed;
   }
 
-  addHolder(at: SemaphoreKeys, lease: number, waiterTtl: number, id: string, handle: HolderHandle): void {
+  addHolder(
+    at: SemaphoreKeys,
+    lease: number,
+    waiterTtl: number,
+    id: string,
+    handle: HolderHandle,
+  ): void {
     this.#group(at, lease, waiterTtl).holders.set(id, handle);
     this.#schedule();
   }
@@ -71,7 +77,13 @@ export class LeaseKeeper {
     this.#forget(at, (g) => g.holders.delete(id));
   }
 
-  addWaiter(at: SemaphoreKeys, lease: number, waiterTtl: number, id: string, handle: WaiterHandle): void {
+  addWaiter(
+    at: SemaphoreKeys,
+    lease: number,
+    waiterTtl: number,
+    id: string,
+    handle: WaiterHandle,
+  ): void {
     this.#group(at, lease, waiterTtl).waiters.set(id, handle);
     this.#subscribe(at.channel);
     this.#schedule();

@@ -11,7 +11,7 @@ import {
   UnavailableError,
   type WaitOptions,
 } from '@sluice/core';
-import { LeaseLostError, type LeasedPermit } from '../leased-permit.js';
+import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
 import { type RedisStore, storeInternals } from '../redis-store.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import {
@@ -173,7 +173,11 @@ export class RemoteSemaphore {
             if (settled) return;
             // A queued waiter rides out a short outage (a restart, a failover) as long as its
             // entry could still be alive; then it queues again, or gives up like a new acquire.
-            if (error instanceof UnavailableError && answered !== undefined && now() - answered < s.waiterTtl) {
+            if (
+              error instanceof UnavailableError &&
+              answered !== undefined &&
+              now() - answered < s.waiterTtl
+            ) {
               await nap(jitter(poll));
               poll = Math.min(poll * 2, MAX_POLL);
               continue;
@@ -198,9 +202,13 @@ export class RemoteSemaphore {
             resolve(this.#permit(id, weight, String(a), sentAt, b));
             return;
           }
-          if (status === DENIED) return fail(new TimeoutError(0, 'No permit free now (timeout 0)'), 'timedOut');
+          if (status === DENIED)
+            return fail(new TimeoutError(0, 'No permit free now (timeout 0)'), 'timedOut');
           if (status === FULL) {
-            return fail(new QueueFullError(`Queue is full (maxWaiting ${s.maxWaiting})`), 'rejected');
+            return fail(
+              new QueueFullError(`Queue is full (maxWaiting ${s.maxWaiting})`),
+              'rejected',
+            );
           }
           if (status === MISMATCH) {
             return fail(
@@ -269,7 +277,13 @@ export class RemoteSemaphore {
     return new DegradedPermit(weight, local, () => this.#idle());
   }
 
-  #permit(id: string, weight: number, fence: string, sentAt: number, leaseLeft: number): LeasedPermit {
+  #permit(
+    id: string,
+    weight: number,
+    fence: string,
+    sentAt: number,
+    leaseLeft: number,
+  ): LeasedPermit {
     const s = this.#s;
     const controller = new AbortController();
     let released = false;

@@ -36,7 +36,9 @@ function integerAtLeast(name: string, value: unknown, min: number): number {
 
 export function checkStore(store: unknown, className: string): RedisStore {
   if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
-    throw new TypeError(`Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`);
+    throw new TypeError(
+      `Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`,
+    );
   }
   return store as RedisStore;
 }
@@ -79,12 +81,17 @@ export function checkAcquire(options: AcquireOptions | undefined, capacity: numb
     );
   }
   if (weight > capacity) {
-    throw new RangeError(`Expected \`weight\` to be at most the capacity (${capacity}), got ${weight}`);
+    throw new RangeError(
+      `Expected \`weight\` to be at most the capacity (${capacity}), got ${weight}`,
+    );
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
   }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+  ) {
     throw new (typeof timeout === 'number' ? RangeError : TypeError)(
       `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
     );

@@ -245,7 +245,11 @@ export function acquireCall(
   ]);
 }
 
-export function leaveCall(store: RedisStore, at: SemaphoreKeys, id: string): Promise<readonly number[]> {
+export function leaveCall(
+  store: RedisStore,
+  at: SemaphoreKeys,
+  id: string,
+): Promise<readonly number[]> {
   return runScript(store, leaveScript, at.keys, [at.channel, id]);
 }
 

@@ -42,8 +42,15 @@ interface Case {
   decide: Decide;
 }
 
-async function throughput(decide: Decide, callers: number, ms: number): Promise<number> {
+interface Sample {
+  perSecond: number;
+  /** This process's CPU time (user + system) per decision, µs: less sensitive to a busy machine. */
+  cpuUs: number;
+}
+
+async function throughput(decide: Decide, callers: number, ms: number): Promise<Sample> {
   let ops = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
@@ -54,7 +61,11 @@ async function throughput(decide: Decide, callers: number, ms: number): Promise<
       }
     }),
   );
-  return ops / ((performance.now() - start) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    perSecond: ops / ((performance.now() - start) / 1000),
+    cpuUs: (used.user + used.system) / ops,
+  };
 }
 
 async function main() {
@@ -102,7 +113,7 @@ async function main() {
     }
 
     // 1. Throughput, repetitions interleaved so that drift in the machine's load hits every row.
-    const rows: Array<{ c: Case; callers: number; samples: number[] }> = [];
+    const rows: Array<{ c: Case; callers: number; samples: Sample[] }> = [];
     for (const callers of [1, 100]) {
       for (const c of cases) rows.push({ c, callers, samples: [] });
     }
@@ -184,7 +195,7 @@ async function loadHttp(variant: string, redisUrl: string): Promise<{ rps: numbe
 }
 
 function print(
-  rows: Array<{ c: Case; callers: number; samples: number[] }>,
+  rows: Array<{ c: Case; callers: number; samples: Sample[] }>,
   commands: Array<{ c: Case; perDecision: string; scripts: number }>,
   http: Array<{ name: string; samples: Array<{ rps: number; p99: number }> }>,
 ) {
@@ -195,8 +206,8 @@ function print(
   );
   out.push(
     '',
-    '| decision | client | callers | decisions/s | vs rate-limiter-flexible |',
-    '| --- | --- | ---: | ---: | ---: |',
+    '| decision | client | callers | decisions/s | vs rate-limiter-flexible | client CPU per decision | vs rate-limiter-flexible |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const row of rows) {
     const peer = rows.find(
@@ -205,9 +216,12 @@ function print(
         r.c.client === row.c.client &&
         r.c.name.startsWith('rate-limiter-flexible'),
     )!;
-    const ratio = median(row.samples) / median(peer.samples);
+    const rate = median(row.samples.map((s) => s.perSecond));
+    const cpu = median(row.samples.map((s) => s.cpuUs));
+    const peerRate = median(peer.samples.map((s) => s.perSecond));
+    const peerCpu = median(peer.samples.map((s) => s.cpuUs));
     out.push(
-      `| ${row.c.name} | ${row.c.client} | ${row.callers} | ${Math.round(median(row.samples)).toLocaleString('en-US')} | ${ratio.toFixed(2)}x |`,
+      `| ${row.c.name} | ${row.c.client} | ${row.callers} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / peerRate).toFixed(2)}x | ${cpu.toFixed(1)} µs | ${(peerCpu / cpu).toFixed(2)}x |`,
     );
   }
   out.push(

@@ -8,6 +8,7 @@ export type {
   RejectionScope,
   RequestOutcome,
 } from '@sluice/core/http';
+export { classifyOutcome } from '@sluice/core/http';
 export type {
   ConcurrencyMiddleware,
   ConcurrencyOptions,

@@ -104,6 +104,7 @@ export class RemoteKeyedLimiter implements KeyedLimiter<string> {
   readonly [limiterKind] = 'keyed-limiter' as const;
   readonly inner: KeyedSemaphore<string>;
   readonly delayMs: number;
+  fail: unknown = undefined;
 
   constructor(capacity: number, options: { delayMs: number }) {
     this.inner = new KeyedSemaphore<string>(capacity, { maxWaiting: 0 });
@@ -112,6 +113,7 @@ export class RemoteKeyedLimiter implements KeyedLimiter<string> {
 
   async acquire(key: string, options?: AcquireOptions): Promise<Permit> {
     await later(this.delayMs);
+    if (this.fail !== undefined) throw this.fail;
     return this.inner.acquire(key, options);
   }
 }

@@ -207,6 +207,9 @@ describe.each(frameworks)('remote limiters on %s', (_label, express) => {
       expect((await first).status).toBe(200);
       expect((await request(running.port, '/', { headers: { 'x-client': 'b' } })).status).toBe(200);
       await vi.waitFor(() => expect(limiter.inner.size).toBe(0));
+      // The store being down is the server's state: 503 even for a per-client limit.
+      limiter.fail = new UnavailableError();
+      expectProblem(await request(running.port, '/', a), 503, 'unavailable');
     });
   });
 });

@@ -1,11 +1,15 @@
-import type { KeyedSemaphore, Limiter, Permit } from '@sluice/core';
+import type { KeyedLimiter, Limiter, Permit } from '@sluice/core';
 import {
+  type ClassifyOutcome,
   concurrencyHeaders,
+  isAdaptivePermit,
   type Rejection,
   type RejectionReason,
   rejection,
   rejectionReasonOf,
   resolveConcurrencySettings,
+  returnUnused,
+  settlePermit,
 } from '@sluice/core/http';
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -34,16 +38,17 @@ export type ConcurrencyEnv = { Variables: { sluice: SluiceRequestState } };
 
 /** The middleware, plus the limiter it admits through (read its `stats()` for dashboards). */
 export type ConcurrencyMiddleware = MiddlewareHandler<ConcurrencyEnv> & {
-  readonly limiter: Limiter | KeyedSemaphore<string>;
+  readonly limiter: Limiter | KeyedLimiter<string>;
 };
 
 export interface ConcurrencyOptions<E extends Env = any> {
   /**
    * Requests in flight at once: an integer >= 0 (a Semaphore is created, or a KeyedSemaphore
-   * when `key` is given), or a `Semaphore` / `KeyedSemaphore` / core `Limiter` instance to share
-   * one limit across routes. Required.
+   * when `key` is given), or an instance to share one limit across routes: a `Semaphore`, an
+   * `AdaptiveSemaphore` or any core `Limiter` (a remote one too), or a `KeyedSemaphore` (any
+   * `KeyedLimiter`, which needs `key`). Required.
    */
-  limit: number | Limiter | KeyedSemaphore<string>;
+  limit: number | Limiter | KeyedLimiter<string>;
   /**
    * Requests queued at once (per key with `key`); past it a request is refused at once with
    * `queue_full`. `0` never queues. Default 100. Only with a number `limit`: an instance's own
@@ -60,6 +65,13 @@ export interface ConcurrencyOptions<E extends Env = any> {
   skip?: (c: Context<E>) => MaybePromise<boolean>;
   /** Writes the refusal; default: `rejection.status`, `rejection.headers` and the JSON body. */
   onRejected?: (c: Context<E>, rejection: Rejection) => MaybePromise<Response>;
+  /**
+   * With an adaptive limit (permits with `drop()` / `ignore()`), what the way a request ended
+   * says about the server: `'success'`, `'drop'` (overload) or `'ignore'` (no sample). Default
+   * `classifyOutcome`: client left -> ignore; a thrown `TimeoutError`, or status 503 or 504 ->
+   * drop; else success. `outcome.error` is what the handler threw (Hono's `c.error`).
+   */
+  classify?: ClassifyOutcome;
   /** Send `RateLimit-Policy` and `RateLimit` headers on admitted and refused responses. Default false. */
   headers?: boolean;
   /** Policy name in the RateLimit headers. Default 'concurrency'. */
@@ -95,7 +107,7 @@ export function concurrency<E extends Env = any>(
   // Checks every option and applies the defaults shared by all sluice adapters.
   const settings = resolveConcurrencySettings(options);
   const { timeout, retryAfter, headers: withHeaders, name } = settings;
-  const { key, weight, skip, onRejected } = options;
+  const { key, weight, skip, onRejected, classify } = options;
   const gate = makeGate(options.limit, settings);
   const retryAfterMs = retryAfter * 1000;
 
@@ -148,25 +160,45 @@ export function concurrency<E extends Env = any>(
       try {
         permit = await gate.acquire(k, w, timeout, signal);
       } catch (error) {
+        // A client that left gets nothing written, whatever the limiter answered meanwhile.
+        if (signal.aborted) return clientGone(c);
         const reason = rejectionReasonOf(error);
         if (reason !== undefined) return refuse(c, reason, k);
-        if (signal.aborted) return clientGone(c);
         throw error;
       }
       waitedMs = performance.now() - start;
-      // Granted in the same turn as the client left: the handler must not run.
+      // Granted in the same turn as the client left (or, from a remote limiter that does not
+      // watch the signal, after it left): the handler must not run, and nothing is written.
       if (signal.aborted) {
-        permit.release();
+        returnUnused(permit);
         return clientGone(c);
       }
     }
 
     const held = permit;
     let released = false;
-    const release = (): void => {
+    let thrown: unknown;
+    // Called with nothing by Node's 'close', with whether the client left by a body stream.
+    const release = (clientLeft?: boolean): void => {
       if (released) return;
       released = true;
-      held.release();
+      if (!isAdaptivePermit(held)) {
+        held.release();
+        return;
+      }
+      // An adaptive limit learns from how the request ended.
+      const error = thrown ?? c.error;
+      settlePermit(
+        held,
+        {
+          status: thrown === undefined ? c.res.status : 500,
+          error,
+          // On @hono/node-server the request's signal aborts (for good) when the response
+          // closed before it finished: the client left.
+          clientLeft: clientLeft ?? c.req.raw.signal.aborted,
+        },
+        classify,
+      );
     };
     const admitted = withHeaders ? gaugeHeaders(k) : undefined;
     c.set('sluice', new RequestAdmission(c.req.raw, waitedMs));
@@ -176,7 +208,8 @@ export function concurrency<E extends Env = any>(
     } catch (error) {
       // Only when there is no `onError` (or it threw): Hono's compose catches handler errors,
       // sets `c.error` and `c.res` from `onError`, and `next()` resolves.
-      release();
+      thrown = error;
+      release(false);
       throw error;
     }
     if (admitted !== undefined) ensureHeaders(c, admitted, 'RateLimit');

@@ -2,7 +2,16 @@
 // Core is re-exported so an app installs and imports one package.
 
 export * from '@sluice/core';
-export type { ProblemDetails, Rejection, RejectionReason, RejectionScope } from '@sluice/core/http';
+export type {
+  ClassifyOutcome,
+  OutcomeClass,
+  ProblemDetails,
+  Rejection,
+  RejectionReason,
+  RejectionScope,
+  RequestOutcome,
+} from '@sluice/core/http';
+export { classifyOutcome } from '@sluice/core/http';
 export type {
   ConcurrencyEnv,
   ConcurrencyMiddleware,

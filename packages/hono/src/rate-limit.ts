@@ -1,4 +1,4 @@
-import { KeyedTokenBucket } from '@sluice/core';
+import { KeyedTokenBucket, type RateLimiter, type TryTakeResult } from '@sluice/core';
 import {
   describeValue,
   type Rejection,
@@ -16,19 +16,26 @@ import {
   connInfoAddress,
   NO_ADDRESS_MESSAGE,
 } from './internal/client-address.js';
-import { ensureHeaders, isThenable, prepareHeaders } from './internal/response.js';
+import { clientGone, ensureHeaders, isThenable, prepareHeaders } from './internal/response.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 export type { ConnInfoLike };
 
-export interface RateLimitOptions<E extends Env = any> {
+export interface RateLimitOptions<
+  E extends Env = any,
+  L extends RateLimiter<string> = KeyedTokenBucket<string>,
+> {
   /** Burst size: tokens in a full bucket, a positive integer. Required unless `limiter` is given. */
   capacity?: number;
   /** Tokens added back per second, a finite number > 0. Required unless `limiter` is given. */
   refillPerSecond?: number;
-  /** An existing KeyedTokenBucket to share between middlewares (its capacity and rate apply). */
-  limiter?: KeyedTokenBucket<string>;
+  /**
+   * An existing KeyedTokenBucket to share between middlewares, or any `RateLimiter` (such as
+   * one kept in a shared store, whose `tryTake` answers with a promise). Its capacity and rate
+   * apply.
+   */
+  limiter?: L;
   /**
    * The client's key. Default: the connection's peer address, read from the runtime
    * (@hono/node-server, Bun, Deno; see `getConnInfo` for others). Never a raw X-Forwarded-For.
@@ -51,10 +58,9 @@ export interface RateLimitOptions<E extends Env = any> {
   name?: string;
 }
 
-/** The middleware, plus the KeyedTokenBucket it counts with. */
-export type RateLimitMiddleware = MiddlewareHandler & {
-  readonly limiter: KeyedTokenBucket<string>;
-};
+/** The middleware, plus the RateLimiter it counts with (a KeyedTokenBucket unless you gave one). */
+export type RateLimitMiddleware<L extends RateLimiter<string> = KeyedTokenBucket<string>> =
+  MiddlewareHandler & { readonly limiter: L };
 
 /**
  * Hono middleware that gives each client a token bucket of `capacity` tokens refilled at
@@ -74,7 +80,10 @@ export type RateLimitMiddleware = MiddlewareHandler & {
  * serve({ fetch: app.fetch, port: 3000 });
  * ```
  */
-export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): RateLimitMiddleware {
+export function rateLimit<
+  E extends Env = any,
+  L extends RateLimiter<string> = KeyedTokenBucket<string>,
+>(options: RateLimitOptions<E, L>): RateLimitMiddleware<L> {
   // Checks every option and applies the defaults shared by all sluice adapters.
   const settings = resolveRateLimitSettings(options);
   const { capacity, refillPerSecond, headers: withHeaders, name } = settings;
@@ -84,13 +93,22 @@ export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): Ra
       `Expected \`getConnInfo\` to be a function, got ${describeValue(getConnInfo)} (${typeof getConnInfo})`,
     );
   }
-  const bucket = options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
+  const bucket: RateLimiter<string> =
+    options.limiter ?? new KeyedTokenBucket<string>({ capacity, refillPerSecond });
 
   const clientKey = (c: Context<E>): string => {
     if (getConnInfo !== undefined) return connInfoAddress(getConnInfo as never, c);
     const address = connectionAddress(c);
     if (address === undefined) throw new TypeError(NO_ADDRESS_MESSAGE);
     return address;
+  };
+
+  // A limiter that cannot decide is the server's state, never the client's: 503 `closed` (a
+  // closed bucket) or `unavailable` (a remote one's store). Anything else (a bad cost) is a bug.
+  const failed = (c: Context<E>, error: unknown): MaybePromise<Response> => {
+    const reason = rejectionReasonOf(error);
+    if (reason !== 'closed' && reason !== 'unavailable') throw error;
+    return refuse(c, rejection({ reason }));
   };
 
   const refuse = (c: Context<E>, answer: Rejection): MaybePromise<Response> => {
@@ -121,13 +139,25 @@ export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): Ra
       tokens = isThenable(value) ? await value : value;
     }
 
-    let taken: ReturnType<KeyedTokenBucket<string>['tryTake']>;
+    let answer: TryTakeResult | Promise<TryTakeResult>;
     try {
-      taken = bucket.tryTake(k, tokens);
+      answer = bucket.tryTake(k, tokens);
     } catch (error) {
-      // A closed bucket refuses like a closed semaphore (503 `closed`); bad costs are bugs.
-      if (rejectionReasonOf(error) !== 'closed') throw error;
-      return refuse(ctx, rejection({ reason: 'closed' }));
+      return failed(ctx, error);
+    }
+    let taken: TryTakeResult;
+    if (!isThenable(answer)) {
+      taken = answer; // in process: decided already, nothing to await
+    } else {
+      // A remote limiter decides in its store, in one step. The request's signal is sticky
+      // (aborted for good once the client leaves), so it tells whether anyone is still there.
+      try {
+        taken = await answer;
+      } catch (error) {
+        if (c.req.raw.signal.aborted) return clientGone(c);
+        return failed(ctx, error);
+      }
+      if (c.req.raw.signal.aborted) return clientGone(c);
     }
     if (!taken.ok) {
       const headers = withHeaders
@@ -140,11 +170,13 @@ export function rateLimit<E extends Env = any>(options: RateLimitOptions<E>): Ra
       });
       return refuse(ctx, answer);
     }
-    if (!withHeaders) return next();
+    // A degraded grant (the store was unavailable, the limiter admits anyway) knows no count:
+    // no RateLimit headers rather than made-up ones.
+    if (!withHeaders || taken.degraded === true) return next();
     const headers = tokenBucketHeaders(name, capacity, refillPerSecond, taken.remaining);
     prepareHeaders(c, headers);
     await next();
     ensureHeaders(c, headers, 'RateLimit');
   });
-  return Object.assign(middleware, { limiter: bucket });
+  return Object.assign(middleware, { limiter: bucket as L });
 }

@@ -8,8 +8,13 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Permit } from '@sluice/core';
 import type { Rejection } from '@sluice/core/http';
-import { defer, finalize, from, mergeMap, type Observable } from 'rxjs';
-import { acquirePermits, ClientGoneError } from './internal/admission.js';
+import { defer, finalize, from, mergeMap, type Observable, tap } from 'rxjs';
+import {
+  acquirePermits,
+  ClassifiedPermit,
+  ClientGoneError,
+  settleAll,
+} from './internal/admission.js';
 import { clientAddress, isClosed, rawResponse, setHeaders } from './internal/http.js';
 import type { ResolvedConcurrency } from './internal/policies.js';
 import { answerRejection, ClientClosedRequestException } from './internal/reject.js';
@@ -85,9 +90,29 @@ export class ConcurrencyInterceptor implements NestInterceptor {
         req.sluice = { signal: controller.signal, waitedMs };
       }
     };
+    // How the handler ended, for an adaptive limit: its error (an HttpException's status), or
+    // the response's status as far as it is set.
+    let failure: unknown;
+    const outcome = () => ({
+      status:
+        failure === undefined
+          ? ((res === undefined ? undefined : rawResponse(res).statusCode) ?? 200)
+          : typeof (failure as { getStatus?: unknown }).getStatus === 'function'
+            ? (failure as { getStatus(): number }).getStatus()
+            : 500,
+      error: failure,
+      clientLeft: controller.signal.aborted,
+    });
+    const noteFailure = (error: unknown): void => {
+      failure = error;
+    };
     return defer(() => from(admit())).pipe(
-      mergeMap(() => next.handle()),
-      finalize(releaseAll),
+      mergeMap(() => {
+        const handled = next.handle();
+        // Only an adaptive limit needs to know how the handler ended.
+        return held.some(isClassified) ? handled.pipe(tap({ error: noteFailure })) : handled;
+      }),
+      finalize(() => settleAll(held, outcome)),
     );
   }
 
@@ -117,4 +142,8 @@ export class ConcurrencyInterceptor implements NestInterceptor {
   ): Promise<never> {
     return answerRejection(context, rejection, policy.options.onRejected);
   }
+}
+
+function isClassified(permit: Permit): boolean {
+  return permit instanceof ClassifiedPermit;
 }

@@ -1,13 +1,16 @@
 export * from '@sluice/core';
 export type {
+  ClassifyOutcome,
+  OutcomeClass,
   ProblemDetails,
   RateLimitPolicy,
   RateLimitState,
   Rejection,
   RejectionReason,
   RejectionScope,
+  RequestOutcome,
 } from '@sluice/core/http';
-export { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
+export { classifyOutcome, PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
 export { Concurrency, SkipConcurrency } from './concurrency.decorator.js';
 export { ConcurrencyGuard } from './concurrency.guard.js';
 export { ConcurrencyInterceptor } from './concurrency.interceptor.js';

@@ -1,16 +1,18 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Rejection, rejection } from '@sluice/core/http';
+import type { TryTakeResult } from '@sluice/core';
+import { type Rejection, rejection, rejectionReasonOf } from '@sluice/core/http';
 import {
   clientAddress,
   httpRequest,
   httpResponse,
+  isClosed,
   mergeHeaders,
   rawResponse,
   setHeaders,
 } from './internal/http.js';
 import { type ResolvedRateLimit, rateLimitHeaderValues } from './internal/policies.js';
-import { answerRejection } from './internal/reject.js';
+import { answerRejection, ClientClosedRequestException } from './internal/reject.js';
 import { PolicyCache, rateLimitPolicies } from './internal/resolve.js';
 import { seenByRateLimit } from './internal/seen.js';
 import type { SluiceRequest } from './sluice.interfaces.js';
@@ -20,7 +22,9 @@ import { SluiceRejectedException } from './sluice-rejected.exception.js';
 /**
  * Per-client token buckets from `@RateLimit` and `SluiceModule`: a request takes a token of
  * every limit that applies, or gets 429 with `Retry-After` (RateLimit headers on every answer,
- * unless `headers: false`). The check and the take are one synchronous `tryTake`. Use it with
+ * unless `headers: false`). The check and the take are one synchronous `tryTake`; a remote
+ * `RateLimiter` answers it with a promise (one step in its store), which is awaited: a client
+ * that left meanwhile gets nothing written; `UnavailableError` is 503 `unavailable`. Use it with
  * `@UseGuards(RateLimitGuard)` or as `APP_GUARD`; a request that meets it twice is counted once.
  *
  * Subclass it to change `getKey`, `shouldSkip` or `onRejected`.
@@ -52,6 +56,9 @@ export class RateLimitGuard implements CanActivate {
       const key = this.getKey(context, policy);
       if (isThenable(key)) return this.#checkAsync(context, req, policies, i, headers, false, key);
       const refused = this.#take(policy, key, 1, headers);
+      if (isThenable(refused)) {
+        return this.#afterRemote(context, req, policies, i, headers, refused);
+      }
       if (refused !== undefined) return this.#refuse(context, refused, policy);
     }
     this.#finish(context, headers);
@@ -101,21 +108,68 @@ export class RateLimitGuard implements CanActivate {
       if (keyPromise === undefined && skipThis !== undefined && (await skipThis(req))) continue;
       const clientKey = await (keyPromise ?? this.getKey(context, policy));
       const tokens = cost === undefined ? 1 : await cost(req);
-      const refused = this.#take(policy, clientKey, tokens, headers);
+      let refused = this.#take(policy, clientKey, tokens, headers);
+      if (isThenable(refused)) {
+        refused = await refused;
+        this.#checkPresent(context);
+      }
       if (refused !== undefined) return this.#refuse(context, refused, policy);
     }
     this.#finish(context, headers);
     return true;
   }
 
-  /** Takes the tokens (one synchronous check-and-take); the rejection if there were none. */
+  /** Waits for a remote limiter's answer about `policies[at]`, then goes on with the rest. */
+  async #afterRemote(
+    context: ExecutionContext,
+    req: SluiceRequest,
+    policies: ResolvedRateLimit[],
+    at: number,
+    headers: Record<string, string>,
+    taken: PromiseLike<Rejection | undefined>,
+  ): Promise<boolean> {
+    const refused = await taken;
+    this.#checkPresent(context);
+    if (refused !== undefined) return this.#refuse(context, refused, policies[at]!);
+    return this.#checkAsync(context, req, policies, at + 1, headers, false);
+  }
+
+  /**
+   * After an await on a remote limiter: a client that left meanwhile gets nothing written (the
+   * response's closed state is sticky, so no listener is needed to know).
+   */
+  #checkPresent(context: ExecutionContext): void {
+    if (isClosed(rawResponse(httpResponse(context)))) throw new ClientClosedRequestException();
+  }
+
+  /**
+   * Takes the tokens: one check-and-take, synchronous in process, a promise from a remote
+   * limiter. Resolves the rejection if there were none. A limiter that cannot decide (closed;
+   * a store unavailable) is 503, never 429; any other error is thrown.
+   */
   #take(
     policy: ResolvedRateLimit,
     key: unknown,
     tokens: number,
     headers: Record<string, string>,
+  ): Rejection | undefined | PromiseLike<Rejection | undefined> {
+    let result: TryTakeResult | PromiseLike<TryTakeResult>;
+    try {
+      result = policy.bucket.tryTake(key, tokens);
+    } catch (error) {
+      return undecided(error);
+    }
+    if (isThenable(result)) {
+      return result.then((late) => this.#judge(policy, late, headers), undecided);
+    }
+    return this.#judge(policy, result, headers);
+  }
+
+  #judge(
+    policy: ResolvedRateLimit,
+    result: TryTakeResult,
+    headers: Record<string, string>,
   ): Rejection | undefined {
-    const result = policy.bucket.tryTake(key, tokens);
     if (!result.ok) {
       return rejection({
         reason: 'rate_limited',
@@ -123,7 +177,10 @@ export class RateLimitGuard implements CanActivate {
         ...(policy.headers ? { headers: rateLimitHeaderValues(policy, 0) } : {}),
       });
     }
-    if (policy.headers) mergeHeaders(headers, rateLimitHeaderValues(policy, result.remaining));
+    // A degraded grant (the store was unavailable, the limiter admits anyway) knows no count.
+    if (policy.headers && result.degraded !== true) {
+      mergeHeaders(headers, rateLimitHeaderValues(policy, result.remaining));
+    }
     return undefined;
   }
 
@@ -146,6 +203,13 @@ export class RateLimitGuard implements CanActivate {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
+}
+
+/** A limiter that could not decide: its rejection (503 `closed` / `unavailable`), or a bug. */
+function undecided(error: unknown): Rejection {
+  const reason = rejectionReasonOf(error);
+  if (reason === undefined) throw error;
+  return rejection({ reason, scope: 'client' });
 }

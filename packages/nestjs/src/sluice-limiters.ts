@@ -1,5 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import type { KeyedSemaphore, KeyedTokenBucket, Limiter } from '@sluice/core';
+import type { KeyedLimiter, Limiter, RateLimiter } from '@sluice/core';
 import { assertOptionsObject, assertPolicyName } from '@sluice/core/http';
 import {
   createConcurrencyPolicy,
@@ -74,12 +74,15 @@ export class SluiceLimiters implements OnApplicationShutdown {
    * The limiter of the named concurrency limit: a `Semaphore` (a `KeyedSemaphore` with `key`,
    * or the instance given as `limit`). Throws if there is none of that name.
    */
-  concurrency(name: string): Limiter | KeyedSemaphore<unknown> {
+  concurrency(name: string): Limiter | KeyedLimiter<unknown> {
     return this.concurrencyPolicy(name).limiter;
   }
 
-  /** The per-client token buckets of the named rate limit. Throws if there is none of that name. */
-  rateLimit(name: string): KeyedTokenBucket<unknown> {
+  /**
+   * The per-client token buckets of the named rate limit: a `KeyedTokenBucket`, or the
+   * `RateLimiter` given as `limiter`. Throws if there is none of that name.
+   */
+  rateLimit(name: string): RateLimiter<unknown> {
     return this.rateLimitPolicy(name).bucket;
   }
 

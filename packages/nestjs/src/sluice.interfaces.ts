@@ -1,6 +1,6 @@
 import type { ExecutionContext, InjectionToken, ModuleMetadata, Type } from '@nestjs/common';
-import type { KeyedSemaphore, KeyedTokenBucket, Limiter, Semaphore } from '@sluice/core';
-import type { Rejection } from '@sluice/core/http';
+import type { KeyedLimiter, Limiter, RateLimiter } from '@sluice/core';
+import type { ClassifyOutcome, Rejection } from '@sluice/core/http';
 
 /**
  * The request object as the platform hands it to guards: Express `Request` or
@@ -22,10 +22,11 @@ type MaybePromise<T> = T | Promise<T>;
 /** Options of one in-flight limit (a named limiter in `forRoot`, or `@Concurrency({...})`). */
 export interface ConcurrencyOptions {
   /**
-   * Most requests in flight: a number (a Semaphore is created), or a `Semaphore` /
-   * `KeyedSemaphore` / any core `Limiter` to share one limit with other routes or services.
+   * Most requests in flight: a number (a Semaphore is created), or an instance to share one
+   * limit with other routes or services: a `Semaphore`, an `AdaptiveSemaphore` or any core
+   * `Limiter` (a remote one too), or a `KeyedSemaphore` (any `KeyedLimiter`, with `key`).
    */
-  limit: number | Semaphore | KeyedSemaphore<any> | Limiter;
+  limit: number | Limiter | KeyedLimiter<any>;
   /** Most requests waiting; default 100. Only with a number `limit` (an instance's own bounds its queue). */
   maxWaiting?: number;
   /** Longest wait in milliseconds; default 10_000. `0` never waits. */
@@ -41,6 +42,13 @@ export interface ConcurrencyOptions {
    * it), or write the response and return (the guard then stops the request without writing).
    */
   onRejected?: (context: ExecutionContext, rejection: Rejection) => unknown;
+  /**
+   * With an adaptive limit (permits with `drop()` / `ignore()`), what the way a request ended
+   * says about the server: `'success'`, `'drop'` (overload) or `'ignore'` (no sample). Default
+   * `classifyOutcome`: client left -> ignore; status 503 or 504 (or a thrown `TimeoutError`,
+   * which only `ConcurrencyInterceptor` sees) -> drop; else success.
+   */
+  classify?: ClassifyOutcome;
   /** Send RateLimit headers for this limit (quota = limit, remaining = free permits). Default false. */
   headers?: boolean;
   /** Policy name in RateLimit headers. Default: the limiter's name, or 'concurrency'. */
@@ -56,10 +64,11 @@ export interface RateLimitOptions {
   /** Tokens added per second to every client's bucket (a finite number > 0). Required unless `limiter` is given. */
   refillPerSecond?: number;
   /**
-   * An existing KeyedTokenBucket to share; its own capacity and rate then apply (`capacity` and
-   * `refillPerSecond`, if given too, must equal them; `maxKeys` must be left out).
+   * An existing KeyedTokenBucket to share, or any `RateLimiter` (such as one kept in a shared
+   * store, whose `tryTake` answers with a promise); its own capacity and rate then apply
+   * (`capacity` and `refillPerSecond`, if given too, must equal them; `maxKeys` must be left out).
    */
-  limiter?: KeyedTokenBucket<any>;
+  limiter?: RateLimiter<any>;
   /** Client key; default the client address as the platform resolves it (`req.ip`). */
   key?: (req: SluiceRequest) => MaybePromise<unknown>;
   /** Tokens a request costs; default 1. */

@@ -187,6 +187,21 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     if (!r.ok) expect(r.retryAfterMs).toBeGreaterThan(200);
   });
 
+  it('an abort while the decision is in flight rejects at once; a grant that then arrives is forfeited', async () => {
+    const bucket = new RedisTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 1,
+      refillPerSecond: 1,
+    });
+    const controller = new AbortController();
+    const reason = new Error('client left');
+    const taking = bucket.take(1, { signal: controller.signal });
+    controller.abort(reason); // the script was already sent
+    await expect(taking).rejects.toBe(reason);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await bucket.tryTake()).ok).toBe(false);
+  });
+
   it('an already-aborted signal rejects without asking Redis', async () => {
     const bucket = new RedisTokenBucket(store, {
       name: uniqueName(),

@@ -1,11 +1,18 @@
 // One shape for the two kinds of limiter `concurrency` accepts: a shared `Limiter` (a
-// Semaphore, or anything granting permits) and a per-client `KeyedSemaphore`.
-import { KeyedSemaphore, type Limiter, type Permit, Semaphore } from '@sluice/core';
+// Semaphore, or anything granting permits, remote ones included) and a per-client
+// `KeyedLimiter` (a KeyedSemaphore, or a remote one). A remote limiter has no `tryAcquire`.
+import {
+  type KeyedLimiter,
+  KeyedSemaphore,
+  type Limiter,
+  type Permit,
+  Semaphore,
+} from '@sluice/core';
 import type { ConcurrencySettings, RejectionScope } from '@sluice/core/http';
 
 export interface Gate {
   /** The limiter itself, created from a number or given by the user. */
-  readonly limiter: Limiter | KeyedSemaphore<string>;
+  readonly limiter: Limiter | KeyedLimiter<string>;
   /** 'shared' refusals are 503, 'client' ones 429. */
   readonly scope: RejectionScope;
   readonly keyed: boolean;
@@ -20,9 +27,7 @@ export interface Gate {
   gauges(key: string): { capacity: number; available: number } | undefined;
 }
 
-type KeyedLike = Pick<KeyedSemaphore<string>, 'acquire' | 'tryAcquire'> & {
-  stats?: KeyedSemaphore<string>['stats'];
-};
+type KeyedLike = KeyedLimiter<string> & { stats?: KeyedSemaphore<string>['stats'] };
 
 function sharedGate(limiter: Limiter): Gate {
   const gauged = limiter as Partial<Pick<Semaphore, 'capacity' | 'available'>>;
@@ -42,10 +47,10 @@ function sharedGate(limiter: Limiter): Gate {
 
 function keyedGate(limiter: KeyedLike, capacity: number | undefined): Gate {
   return {
-    limiter: limiter as KeyedSemaphore<string>,
+    limiter,
     scope: 'client',
     keyed: true,
-    tryAcquire: (key, weight) => limiter.tryAcquire(key, weight),
+    tryAcquire: (key, weight) => limiter.tryAcquire?.(key, weight),
     acquire: (key, weight, timeout, signal) => limiter.acquire(key, { weight, timeout, signal }),
     gauges: (key) => {
       const stats = typeof limiter.stats === 'function' ? limiter.stats(key) : undefined;

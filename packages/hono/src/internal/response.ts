@@ -27,12 +27,14 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
 /**
  * Calls `done` once the response now in `c.res` is over: its body was read to the end, failed,
  * or was cancelled, or the client went away (the body would never be read). Call it after
- * `await next()`, so the permit is held for the whole handler too.
+ * `await next()`, so the permit is held for the whole handler too. `done` learns whether the
+ * client left first: `true` or `false` from the stream, nothing from Node's 'close' (then the
+ * request's signal tells: passing it would cost a closure per request).
  *
  * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
  * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
  */
-export function callWhenSent(c: Context, done: () => void): void {
+export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): void {
   const outgoing = nodeOutgoing(c.env);
   if (outgoing !== undefined) {
     // 'close' fires once; `on` spares the wrapper `once` would allocate per request.
@@ -46,25 +48,32 @@ export function callWhenSent(c: Context, done: () => void): void {
   const signal = c.req.raw.signal;
   // A locked body is being read by someone else already: we could not tell when it ends.
   if (body === null || body.locked || signal.aborted) {
-    done();
+    done(signal.aborted);
     return;
   }
   // A runtime may drop the Response of a client that left without cancelling its body.
-  const finish = (): void => {
+  // One closure for both: the abort listener is called with an Event, the stream with a boolean.
+  const finish = (cancelled: unknown): void => {
     signal.removeEventListener('abort', finish);
-    done();
+    done(cancelled === true || signal.aborted);
   };
   signal.addEventListener('abort', finish);
   try {
     c.res = new Response(notifyingBody(body, finish), response);
   } catch (error) {
-    finish();
+    finish(false);
     throw error;
   }
 }
 
-/** `body`, read on demand (no read-ahead), calling `done` when it ends, fails or is cancelled. */
-export function notifyingBody<T>(body: ReadableStream<T>, done: () => void): ReadableStream<T> {
+/**
+ * `body`, read on demand (no read-ahead), calling `done` when it ends or fails (`false`) or is
+ * cancelled by its reader (`true`: the client went away).
+ */
+export function notifyingBody<T>(
+  body: ReadableStream<T>,
+  done: (cancelled: boolean) => void,
+): ReadableStream<T> {
   const reader = body.getReader();
   return new ReadableStream<T>(
     {
@@ -73,19 +82,19 @@ export function notifyingBody<T>(body: ReadableStream<T>, done: () => void): Rea
         try {
           chunk = await reader.read();
         } catch (error) {
-          done();
+          done(false);
           controller.error(error);
           return;
         }
         if (chunk.done) {
-          done();
+          done(false);
           controller.close();
         } else {
           controller.enqueue(chunk.value);
         }
       },
       cancel(reason) {
-        done();
+        done(true);
         return reader.cancel(reason);
       },
     },

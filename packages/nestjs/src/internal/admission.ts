@@ -1,7 +1,16 @@
 // Taking the permits of a request, shared by ConcurrencyGuard and ConcurrencyInterceptor.
 
-import type { Permit } from '@sluice/core';
-import { type Rejection, rejection, rejectionReasonOf } from '@sluice/core/http';
+import type { AdaptivePermit, Permit } from '@sluice/core';
+import {
+  type ClassifyOutcome,
+  isAdaptivePermit,
+  type Rejection,
+  type RequestOutcome,
+  rejection,
+  rejectionReasonOf,
+  returnUnused,
+  settlePermit,
+} from '@sluice/core/http';
 import type { SluiceRequest, SluiceRequestInfo } from '../sluice.interfaces.js';
 import { SluiceRejectedException } from '../sluice-rejected.exception.js';
 import { isClosed, mergeHeaders, type RawResponse } from './http.js';
@@ -38,6 +47,59 @@ class AdmittedRequest implements SluiceRequestInfo {
 
   get signal(): AbortSignal {
     return this.#admission.signal;
+  }
+}
+
+/**
+ * An adaptive permit held with the `classify` of its limit. `release()` is for a request that
+ * never ran (a later limit refused it, the client left): no sample. `settle(outcome)` is for
+ * one that did. Made only for adaptive permits: a plain one is held as it is.
+ */
+export class ClassifiedPermit implements Permit {
+  readonly #permit: AdaptivePermit;
+  readonly #classify: ClassifyOutcome | undefined;
+
+  constructor(permit: AdaptivePermit, classify: ClassifyOutcome | undefined) {
+    this.#permit = permit;
+    this.#classify = classify;
+  }
+
+  get weight(): number {
+    return this.#permit.weight;
+  }
+
+  get released(): boolean {
+    return this.#permit.released;
+  }
+
+  release(): void {
+    this.#permit.ignore();
+  }
+
+  settle(outcome: RequestOutcome): void {
+    settlePermit(this.#permit, outcome, this.#classify);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** What `held` keeps of a permit of `policy`. */
+function holding(permit: Permit, policy: ResolvedConcurrency): Permit {
+  return isAdaptivePermit(permit) ? new ClassifiedPermit(permit, policy.options.classify) : permit;
+}
+
+/** Gives back the permits of a request that ran, each by how it ended (adaptive ones). */
+export function settleAll(held: Permit[], outcome: () => RequestOutcome): void {
+  let ended: RequestOutcome | undefined;
+  for (const permit of held.splice(0)) {
+    if (permit instanceof ClassifiedPermit) {
+      ended ??= outcome();
+      permit.settle(ended);
+    } else {
+      permit.release();
+    }
   }
 }
 
@@ -86,7 +148,20 @@ export class RequestAdmission {
       this.#controller?.abort(goneReason());
     }
     const held = this.held;
-    for (let i = 0; i < held.length; i++) (held[i] as Permit).release();
+    if (!this.#admitted) {
+      // The request never ran: nothing to learn from it.
+      for (let i = 0; i < held.length; i++) (held[i] as Permit).release();
+      return;
+    }
+    for (let i = 0; i < held.length; i++) {
+      const permit = held[i] as Permit;
+      if (permit instanceof ClassifiedPermit) {
+        // A guard sees the response, not the handler's exception: the status tells.
+        permit.settle({ status: this.#raw.statusCode, clientLeft: this.#gone });
+      } else {
+        permit.release();
+      }
+    }
   }
 }
 
@@ -105,7 +180,7 @@ export function tryAdmitNow(
       for (const p of held.splice(0)) p.release();
       return false;
     }
-    held.push(permit);
+    held.push(holding(permit, policy));
     if (policy.headers) mergeHeaders(headers, policy.headerValues(undefined));
   }
   return true;
@@ -151,13 +226,14 @@ export async function acquirePermits(
       // A hook that returned instead of throwing must still not let the request in.
       throw new SluiceRejectedException(refused);
     }
-    held.push(permit);
-    if (policy.headers) mergeHeaders(headers, policy.headerValues(key));
-    // The close listener may have run between the grant and now: it released nothing of this one.
+    // The close listener may have run between the grant and now (a remote limiter may even
+    // grant after the client left): this one is given back at once, unused.
     if (signal.aborted) {
-      permit.release();
+      returnUnused(permit);
       throw new ClientGoneError();
     }
+    held.push(holding(permit, policy));
+    if (policy.headers) mergeHeaders(headers, policy.headerValues(key));
   }
   return performance.now() - started;
 }

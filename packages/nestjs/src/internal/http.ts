@@ -11,6 +11,7 @@ export interface RawResponse {
   readonly closed?: boolean;
   readonly writableFinished: boolean;
   readonly headersSent: boolean;
+  readonly statusCode: number;
   on(event: 'close', listener: () => void): unknown;
   once(event: 'close', listener: () => void): unknown;
   setHeader(name: string, value: string): unknown;

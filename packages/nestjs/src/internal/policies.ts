@@ -2,10 +2,12 @@
 // Built once per named limiter (at bootstrap) or per `@Concurrency({...})` target (on first use).
 
 import {
+  type KeyedLimiter,
   KeyedSemaphore,
   KeyedTokenBucket,
   type Limiter,
   type Permit,
+  type RateLimiter,
   Semaphore,
 } from '@sluice/core';
 import {
@@ -28,7 +30,7 @@ export interface ResolvedConcurrency {
   readonly options: ConcurrencyOptions;
   /** A per-client limit: acquires need a key, refusals are 429. */
   readonly keyed: boolean;
-  readonly limiter: Limiter | KeyedSemaphore<unknown>;
+  readonly limiter: Limiter | KeyedLimiter<unknown>;
   readonly timeout: number;
   readonly headers: boolean;
   readonly retryAfter: number;
@@ -48,7 +50,7 @@ export interface ResolvedRateLimit {
   /** No `skip` or `cost` to call: the guard can take a token without awaiting anything. */
   readonly plain: boolean;
   readonly options: RateLimitOptions;
-  readonly bucket: KeyedTokenBucket<unknown>;
+  readonly bucket: RateLimiter<unknown>;
   readonly capacity: number;
   readonly refillPerSecond: number;
   readonly headers: boolean;
@@ -76,7 +78,7 @@ export function createConcurrencyPolicy(
   const settings = resolveConcurrencySettings(options, { path: label, name });
   const { keyed, maxWaiting, timeout, retryAfter, name: policyName } = settings;
   const { limit } = options;
-  let limiter: Limiter | KeyedSemaphore<unknown>;
+  let limiter: Limiter | KeyedLimiter<unknown>;
   let owned = false;
   if (settings.limitKind === 'number') {
     const capacity = limit as number;
@@ -85,7 +87,7 @@ export function createConcurrencyPolicy(
       : new Semaphore(capacity, { maxWaiting });
     owned = true;
   } else {
-    limiter = limit as Limiter | KeyedSemaphore<unknown>;
+    limiter = limit as Limiter | KeyedLimiter<unknown>;
   }
 
   return {
@@ -100,17 +102,17 @@ export function createConcurrencyPolicy(
     plain: !keyed && options.weight === undefined && options.skip === undefined,
     acquire(key, weight, signal) {
       return keyed
-        ? (limiter as KeyedSemaphore<unknown>).acquire(key, { weight, signal, timeout })
+        ? (limiter as KeyedLimiter<unknown>).acquire(key, { weight, signal, timeout })
         : (limiter as Limiter).acquire({ weight, signal, timeout });
     },
     tryAcquire(key, weight) {
       return keyed
-        ? (limiter as KeyedSemaphore<unknown>).tryAcquire(key, weight)
+        ? (limiter as KeyedLimiter<unknown>).tryAcquire?.(key, weight)
         : (limiter as Limiter).tryAcquire?.(weight);
     },
     headerValues(key) {
       const gauges = keyed
-        ? gaugesOf((limiter as KeyedSemaphore<unknown>).stats(key))
+        ? gaugesOf((limiter as Partial<Pick<KeyedSemaphore<unknown>, 'stats'>>).stats?.(key))
         : gaugesOf(limiter);
       if (gauges === undefined) {
         // A key with nothing held is gone: its whole capacity is free.
@@ -131,7 +133,7 @@ export function createRateLimitPolicy(
   // The option words and defaults shared by all sluice adapters.
   const settings = resolveRateLimitSettings(options, { path: label, name });
   const { capacity, refillPerSecond, maxKeys } = settings;
-  const bucket: KeyedTokenBucket<unknown> =
+  const bucket: RateLimiter<unknown> =
     options.limiter ??
     new KeyedTokenBucket<unknown>({
       capacity,

@@ -131,8 +131,6 @@ function ioredisConnection(parent: IoRedisLike, onError: (error: unknown) => voi
     // A command in flight when the socket drops fails at once rather than waiting for a retry.
     maxRetriesPerRequest: 0,
     lazyConnect: false,
-    // Decisions made in the same tick go out in one write (node-redis does this by itself).
-    enableAutoPipelining: true,
   });
   client.on('error', onError);
   return {
@@ -147,7 +145,7 @@ function ioredisConnection(parent: IoRedisLike, onError: (error: unknown) => voi
         (l) => client.off('ready', l),
         ms,
       ),
-    send: ([command, ...args]) => client.call(command!, ...args),
+    send: (args) => client.call(...(args as [string, ...string[]])),
     duplicate: (onDuplicateError) => ioredisConnection(client, onDuplicateError),
     async subscribe(channel, listener) {
       client.on('message', (from, message) => {

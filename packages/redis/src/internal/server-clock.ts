@@ -21,8 +21,8 @@ export class ServerClock {
   #windowStart = Number.NEGATIVE_INFINITY;
 
   /** Records a reply: Redis's time in µs when it ran, and our send time in ms (monotonic). */
-  sample(serverNowUs: number, sentAtMs: number, receivedAtMs: number): void {
-    this.#roll(receivedAtMs);
+  sample(serverNowUs: number, sentAtMs: number): void {
+    this.#roll(sentAtMs);
     const offset = serverNowUs - sentAtMs * 1000;
     if (offset < this.#current) this.#current = offset;
   }

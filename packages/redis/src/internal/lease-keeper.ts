@@ -46,7 +46,10 @@ export class LeaseKeeper {
   }
 
   readonly #store: RedisStore;
+  /** By the limiter's (or key's) first key. */
   readonly #groups = new Map<string, Group>();
+  /** Every queued waiter of the store, by id: what a wake-up message names. */
+  readonly #waiters = new Map<string, WaiterHandle>();
   readonly #subscribed = new Set<string>();
   #subscriber: Connection | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,28 +88,30 @@ export class LeaseKeeper {
     handle: WaiterHandle,
   ): void {
     this.#group(at, lease, waiterTtl).waiters.set(id, handle);
+    this.#waiters.set(id, handle);
     this.#subscribe(at.channel);
     this.#schedule();
   }
 
   removeWaiter(at: SemaphoreKeys, id: string): void {
+    this.#waiters.delete(id);
     this.#forget(at, (g) => g.waiters.delete(id));
   }
 
   #group(at: SemaphoreKeys, lease: number, waiterTtl: number): Group {
-    let group = this.#groups.get(at.channel);
+    let group = this.#groups.get(at.keys[0]);
     if (group === undefined) {
       group = { at, lease, waiterTtl, holders: new Map(), waiters: new Map() };
-      this.#groups.set(at.channel, group);
+      this.#groups.set(at.keys[0], group);
     }
     return group;
   }
 
   #forget(at: SemaphoreKeys, remove: (g: Group) => void): void {
-    const group = this.#groups.get(at.channel);
+    const group = this.#groups.get(at.keys[0]);
     if (group === undefined) return;
     remove(group);
-    if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(at.channel);
+    if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(at.keys[0]);
   }
 
   #subscribe(channel: string): void {
@@ -114,7 +119,7 @@ export class LeaseKeeper {
     this.#subscribed.add(channel);
     this.#subscriber ??= storeInternals(this.#store).duplicateConnection();
     const subscriber = this.#subscriber;
-    const onMessage = (id: string) => this.#groups.get(channel)?.waiters.get(id)?.wake();
+    const onMessage = (id: string) => this.#waiters.get(id)?.wake();
     // Subscribing waits for the connection; until then (or if it fails) waiters poll.
     void subscriber
       .waitReady(this.#store.commandTimeout * 4)

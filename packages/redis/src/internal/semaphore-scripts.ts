@@ -27,11 +27,15 @@ export interface SemaphoreKeys {
   readonly channel: string;
 }
 
+/**
+ * `sub` is a keyed limiter's key part. Its keys share the limiter's one channel (a process
+ * subscribes once per limiter, however many keys): messages carry the waiter's id.
+ */
 export function semaphoreKeys(store: RedisStore, name: string, sub = ''): SemaphoreKeys {
   const part = (suffix: string) => store.key(name, `${sub}${suffix}`);
   return {
     keys: [part('holders'), part('queue'), part('waiters'), part('data')],
-    channel: part('wake'),
+    channel: store.key(name, 'wake'),
   };
 }
 

@@ -63,7 +63,10 @@ async function main() {
       contender() {
         const client = new Redis(server.url, { lazyConnect: true });
         const store = new RedisStore({ client, commandTimeout: 2000 });
-        closers.push(() => store.close(), () => client.disconnect());
+        closers.push(
+          () => store.close(),
+          () => client.disconnect(),
+        );
         const lock = new RedisLock(store, { name });
         return async () => {
           const permit = await lock.acquire();
@@ -147,7 +150,9 @@ async function main() {
           }
         }),
       );
-      contended.push(`| ${p.name} | ${(cycles / ((performance.now() - start) / 1000)).toFixed(0)} |`);
+      contended.push(
+        `| ${p.name} | ${(cycles / ((performance.now() - start) / 1000)).toFixed(0)} |`,
+      );
     }
 
     const env = environment();
@@ -158,7 +163,9 @@ async function main() {
     console.log('Uncontended acquire + confirmed release, sequential:\n');
     console.log('| limiter | commands sent per cycle | µs per cycle |\n| --- | --- | --- |');
     console.log(uncontended.join('\n'));
-    console.log(`\nHand-off: release on one connection to grant on another, ${HANDOFFS} times (ms):\n`);
+    console.log(
+      `\nHand-off: release on one connection to grant on another, ${HANDOFFS} times (ms):\n`,
+    );
     console.log('| limiter | p50 | p99 |\n| --- | --- | --- |');
     console.log(handoff.join('\n'));
     console.log(`\nContended: 4 contenders on one lock for ${SECONDS} s:\n`);

@@ -12,7 +12,7 @@ import {
   checkOptions,
   type LeaseOptions,
 } from './internal/semaphore-options.js';
-import { semaphoreKeys, statsCall } from './internal/semaphore-scripts.js';
+import { semaphoreKeys, statsOf } from './internal/semaphore-scripts.js';
 import { assertFunction } from './internal/validate.js';
 import type { LeasedPermit } from './leased-permit.js';
 import type { RedisStore } from './redis-store.js';
@@ -104,18 +104,14 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
   }
 
   /** One key as Redis sees it (see RedisSemaphore's `stats`; counters cover every key). */
-  async stats(key: K): Promise<SemaphoreStats> {
-    const capacity = checkCapacity(this.#capacity(key));
-    const at = semaphoreKeys(this.#store, this.name, `k:${this.#keyPart(key)}:`);
-    const [, , used = 0, , waiting = 0, , max = 0] = await statsCall(this.#store, at);
-    return {
-      capacity,
-      available: Math.max(0, capacity - used),
-      inUse: used,
-      waiting,
-      maxInUse: max,
-      ...this.#counters,
-    };
+  stats(key: K): Promise<SemaphoreStats> {
+    try {
+      const capacity = checkCapacity(this.#capacity(key));
+      const at = semaphoreKeys(this.#store, this.name, `k:${this.#keyPart(key)}:`);
+      return statsOf(this.#store, at, capacity, this.#counters);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #keyPart(key: K): string {

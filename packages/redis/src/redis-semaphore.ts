@@ -12,7 +12,7 @@ import {
   checkOptions,
   type LeaseOptions,
 } from './internal/semaphore-options.js';
-import { type SemaphoreKeys, semaphoreKeys, statsCall } from './internal/semaphore-scripts.js';
+import { type SemaphoreKeys, semaphoreKeys, statsOf } from './internal/semaphore-scripts.js';
 import type { LeasedPermit } from './leased-permit.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -114,15 +114,7 @@ export class RedisSemaphore implements Limiter {
    * (the highest `inUse` since the limiter's keys were created; they expire once it is idle).
    * This process only: `acquired`, `timedOut`, `aborted`, `rejected`.
    */
-  async stats(): Promise<SemaphoreStats> {
-    const [, , used = 0, , waiting = 0, , max = 0] = await statsCall(this.#store, this.#at);
-    return {
-      capacity: this.capacity,
-      available: Math.max(0, this.capacity - used),
-      inUse: used,
-      waiting,
-      maxInUse: max,
-      ...this.#counters,
-    };
+  stats(): Promise<SemaphoreStats> {
+    return statsOf(this.#store, this.#at, this.capacity, this.#counters);
   }
 }

@@ -423,7 +423,10 @@ describe('fault cases', () => {
     const store = newStore(nodeRedis, { commandTimeout: 200, breaker: { threshold: 1000 } });
     const sem = new RedisSemaphore(store, { name, capacity: 5, lease, waiterTtl: 900 });
     const holders = await Promise.all(Array.from({ length: 5 }, () => sem.acquire()));
-    const oldMax = holders.map((p) => BigInt(p.fence)).sort((a, b) => (a < b ? -1 : 1)).at(-1)!;
+    const oldMax = holders
+      .map((p) => BigInt(p.fence))
+      .sort((a, b) => (a < b ? -1 : 1))
+      .at(-1)!;
     const granted: LeasedPermit[] = [];
     const waiters = Array.from({ length: 10 }, () =>
       sem.acquire({ timeout: 15_000 }).then((p) => {

@@ -2,7 +2,7 @@
 
 import type { AcquireOptions } from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
-import { assertKeyPart, assertObject, describe } from './validate.js';
+import { assertKeyPart, assertObject, assertWaitOptions, describe } from './validate.js';
 
 export interface LeaseOptions {
   /**
@@ -85,16 +85,6 @@ export function checkAcquire(options: AcquireOptions | undefined, capacity: numb
       `Expected \`weight\` to be at most the capacity (${capacity}), got ${weight}`,
     );
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
-  }
-  if (
-    timeout !== undefined &&
-    (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
-  ) {
-    throw new (typeof timeout === 'number' ? RangeError : TypeError)(
-      `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
-    );
-  }
+  assertWaitOptions(signal, timeout);
   return weight;
 }

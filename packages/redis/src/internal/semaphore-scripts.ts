@@ -12,6 +12,7 @@
 // key's TTL to the latest deadline plus a grace second, so an idle limiter leaves nothing.
 // Replies are status codes, never error strings.
 
+import type { SemaphoreStats } from '@sluice/core';
 import { type RedisStore, runScript } from '../redis-store.js';
 import { LuaScript } from './lua-script.js';
 
@@ -257,8 +258,24 @@ export function leaveCall(
   return runScript(store, leaveScript, at.keys, [at.channel, id]);
 }
 
-export function statsCall(store: RedisStore, at: SemaphoreKeys): Promise<readonly number[]> {
-  return runScript(store, statsScript, at.keys, [at.channel]);
+/** Gauges as Redis sees them (fleet-wide), with this process's counters. */
+export async function statsOf(
+  store: RedisStore,
+  at: SemaphoreKeys,
+  capacity: number,
+  counters: Readonly<Record<'acquired' | 'timedOut' | 'aborted' | 'rejected', number>>,
+): Promise<SemaphoreStats> {
+  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, [
+    at.channel,
+  ]);
+  return {
+    capacity,
+    available: Math.max(0, capacity - used),
+    inUse: used,
+    waiting,
+    maxInUse: max,
+    ...counters,
+  };
 }
 
 export interface KeepAliveGroup {

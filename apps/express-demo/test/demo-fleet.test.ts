@@ -1,27 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { main, runScript } from './run-script.js';
 
 // `pnpm demo:fleet` end to end: scripts/demo-fleet.mjs starts a redis-server (installing it
 // first if it can, see scripts/ensure-redis.mjs) and three instances of dist/main.js (turbo
 // builds it before tests; by hand: `npx turbo run build --filter=@sluice/express-demo...`).
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['scripts/demo-fleet.mjs', ...args],
-      { cwd: root, timeout: 90_000 },
-      (error, stdout, stderr) => {
-        const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const run = (args: string[]) => runScript('scripts/demo-fleet.mjs', args, 90_000);
 
 describe('scripts/demo-fleet.mjs: three express demos sharing one limit in Redis', () => {
   it('admits what one limit allows across the three instances, not three times as much', async () => {

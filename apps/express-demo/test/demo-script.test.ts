@@ -1,26 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { main, runScript } from './run-script.js';
 
 // `pnpm demo` end to end: scripts/demo.mjs starts dist/main.js (turbo builds it before tests;
 // by hand: `npx turbo run build --filter=@sluice/express-demo...`).
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['scripts/demo.mjs', ...args],
-      { cwd: root, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const run = (args: string[]) => runScript('scripts/demo.mjs', args);
 
 describe('scripts/demo.mjs against the express demo', () => {
   it('starts the built server, bursts, prints the table and exits 0', async () => {

@@ -50,14 +50,17 @@ export async function eventually(
   return false;
 }
 
-/** Every key under `prefix` and its TTL in ms (-1: none, -2: gone). */
+/** Every key under `prefix` and its TTL in ms (-1: none); keys that expire meanwhile are left out. */
 export async function keysWithTtl(admin: Redis, prefix: string): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   let cursor = '0';
   do {
     const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    for (const key of keys) found.set(key, await admin.pttl(key));
+    for (const key of keys) {
+      const ttl = await admin.pttl(key);
+      if (ttl !== -2) found.set(key, ttl); // -2: it expired between SCAN and PTTL
+    }
   } while (cursor !== '0');
   return found;
 }

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // `pnpm demo`: start a demo server, fire a burst at it, print what happened.
 //
-//   node scripts/demo.mjs [--framework express|hono|nestjs] [--requests 40] [--ms 300]
+//   node scripts/demo.mjs [--framework express|hono|nestjs] [--requests 40] [--ms 300] [--keep|--no-keep]
+//
+// It prints the URL of the demo's live dashboard (/dashboard). In an interactive terminal the
+// server keeps running after the report, so the dashboard can be opened, until Ctrl-C
+// (--keep / --no-keep choose explicitly).
 //
 // Every demo app serves the same contract (see DESIGN.md "Demo apps"): GET /work?ms=N behind
 // concurrency({ limit: 4, maxWaiting: 8, timeout: 1000 }), GET /api/hello behind
@@ -16,16 +20,19 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FRAMEWORKS = ['express', 'hono', 'nestjs'];
 
 function parseArgs(argv) {
-  const options = { framework: 'express', requests: 40, ms: 300, hello: 8 };
+  const interactive = Boolean(process.stdout.isTTY && process.stdin.isTTY && !process.env.CI);
+  const options = { framework: 'express', requests: 40, ms: 300, hello: 8, keep: interactive };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     if (flag === '--framework' || flag === '-f') options.framework = value();
     else if (flag === '--requests') options.requests = Number(value());
     else if (flag === '--ms') options.ms = Number(value());
+    else if (flag === '--keep') options.keep = true;
+    else if (flag === '--no-keep') options.keep = false;
     else if (flag === '--help' || flag === '-h') {
       console.log(
-        'usage: node scripts/demo.mjs [--framework express|hono|nestjs] [--requests 40] [--ms 300]',
+        'usage: node scripts/demo.mjs [--framework express|hono|nestjs] [--requests 40] [--ms 300] [--keep|--no-keep]',
       );
       process.exit(0);
     } else throw new Error(`Unknown argument ${JSON.stringify(argv[i])} (try --help)`);
@@ -97,8 +104,9 @@ async function main() {
     const port = await portPromise;
     const base = `http://127.0.0.1:${port}`;
     console.log(
-      `\nsluice demo: ${options.framework} (${relative(ROOT, app)}), listening on ${base}\n`,
+      `\nsluice demo: ${options.framework} (${relative(ROOT, app)}), listening on ${base}`,
     );
+    console.log(`live dashboard: ${base}/dashboard\n`);
 
     // One request first, so connection setup and JIT warm-up do not colour the burst.
     await timedGet(`${base}/stats`);
@@ -183,6 +191,16 @@ async function main() {
       replies.filter((r) => r.status === 0).length + hello.filter((r) => r.status === 0).length;
     console.log('');
     if (failed > 0) throw new Error(`${failed} request(s) failed at the network level`);
+    if (options.keep) {
+      console.log(
+        `The server keeps running: open ${base}/dashboard and press "Fire a burst". Ctrl-C stops it.`,
+      );
+      await new Promise((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+        child.once('exit', resolve);
+      });
+    }
   } finally {
     await stopServer(child);
   }

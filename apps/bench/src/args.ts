@@ -6,11 +6,13 @@ export interface Args {
   mode: Mode;
   /** Scenario numbers, names or case ids; empty: all. `http` selects the HTTP scenario. */
   only: string[];
-  /** Run the HTTP overhead scenario (default: on in full runs, off in quick and smoke). */
+  /** Run the socket-level HTTP overhead scenario (default off: `pnpm bench:http` has it). */
   http: boolean;
   /** Where the JSON goes, relative to the current directory; default results/latest.json. */
   out: string | undefined;
   reps: number | undefined;
+  /** Time runs by process CPU time instead of wall-clock time. */
+  cpu: boolean;
   /** Print the markdown of an earlier JSON result and run nothing. */
   render: string | undefined;
   help: boolean;
@@ -20,11 +22,14 @@ export const USAGE = `Usage: pnpm --filter @sluice/bench bench [options]
 
   --quick          small sizes, 3 repetitions (under a minute); hides quadratic peers
   --smoke          tiny sizes, 1 repetition (for the smoke test)
-  --only <list>    comma-separated scenarios: 1..7, uncontended, handoff, run, cancel,
-                   heap, queue, trytake, http, or a case id such as handoff-limit-10
-  --http           include the HTTP overhead scenario (default in full runs)
-  --no-http        skip it
+  --only <list>    comma-separated scenarios: 1..11, uncontended, handoff, run, cancel,
+                   heap, queue, trytake, run-uncontended, burst, jobs, job-heap, http,
+                   or a case id such as handoff-limit-10
+  --http           include the socket-level HTTP table (pnpm bench:http runs it with the
+                   in-process one)
+  --no-http        skip it (the default)
   --reps <n>       repetitions per case
+  --cpu            time by process CPU time, not wall-clock (steadier on a shared machine)
   --out <file>     JSON output (default apps/bench/results/latest.json)
   --render <file>  print the markdown of an earlier JSON result; runs nothing
 `;
@@ -36,6 +41,7 @@ export function parseArgs(argv: readonly string[]): Args {
     http: false,
     out: undefined,
     reps: undefined,
+    cpu: false,
     render: undefined,
     help: false,
   };
@@ -76,6 +82,9 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--no-http':
         http = false;
         break;
+      case '--cpu':
+        args.cpu = true;
+        break;
       case '--out':
         args.out = take();
         break;
@@ -100,7 +109,8 @@ export function parseArgs(argv: readonly string[]): Args {
     }
   }
   const onlyHttp = args.only.some((s) => s.toLowerCase() === 'http');
-  args.http = http ?? (onlyHttp || (args.mode === 'full' && args.only.length === 0));
+  // The HTTP tables have their own command (`pnpm bench:http`); here only on request.
+  args.http = http ?? onlyHttp;
   return args;
 }
 
@@ -112,30 +122,42 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
       uncontended: 1_000_000,
       handoff: 100_000,
       run: 100_000,
+      runUncontended: 1_000_000,
+      burst: 1_000_000,
       cancel: [50_000, 100_000],
       waiters: 100_000,
       queue: 200_000,
       tryTake: 1_000_000,
+      jobs: 100_000,
+      pendingJobs: 100_000,
     },
     quick: {
       reps: 3,
       uncontended: 200_000,
       handoff: 20_000,
       run: 20_000,
+      runUncontended: 200_000,
+      burst: 200_000,
       cancel: [5_000, 10_000],
       waiters: 20_000,
       queue: 20_000,
       tryTake: 200_000,
+      jobs: 20_000,
+      pendingJobs: 20_000,
     },
     smoke: {
       reps: 1,
       uncontended: 2_000,
       handoff: 500,
       run: 500,
+      runUncontended: 2_000,
+      burst: 2_000,
       cancel: [200, 400],
       waiters: 500,
       queue: 500,
       tryTake: 2_000,
+      jobs: 500,
+      pendingJobs: 500,
     },
   };
   const chosen = sizes[mode];

@@ -12,6 +12,8 @@ export interface RowResult {
   note?: string;
   /** Milliseconds per run (time) or bytes per waiter (heap), one per repetition. */
   samples: number[];
+  /** The repetition (round) each sample was taken in: pairs rows of one round for ratios. */
+  rounds: number[];
   median?: number;
 }
 
@@ -20,8 +22,13 @@ export interface CaseResult {
   rows: RowResult[];
 }
 
+/** Which clock times a run: wall-clock, or this process's CPU time (user + system, all threads). */
+export type Clock = 'wall' | 'cpu';
+
 export interface HarnessOptions {
   reps: number;
+  /** Default wall. CPU time is steadier on a shared machine (time other processes take is not counted). */
+  clock?: Clock;
   /** Stop repeating a row once its samples add up to this many ms (slow, quadratic peers). */
   rowBudgetMs: number;
   /** Called after each sample, e.g. for progress on stderr. */
@@ -44,10 +51,55 @@ export function gc(): void {
 }
 
 export function median(values: readonly number[]): number | undefined {
+  return quantile(values, 0.5);
+}
+
+/** The q-quantile (0..1) by linear interpolation between the closest ranks. */
+export function quantile(values: readonly number[], q: number): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+/** A median with its spread: the interquartile range of the same values. */
+export interface Spread {
+  median: number;
+  p25: number;
+  p75: number;
+  /** How many values (rounds) it summarizes. */
+  n: number;
+}
+
+export function spread(values: readonly number[]): Spread | undefined {
+  if (values.length === 0) return undefined;
+  return {
+    median: quantile(values, 0.5)!,
+    p25: quantile(values, 0.25)!,
+    p75: quantile(values, 0.75)!,
+    n: values.length,
+  };
+}
+
+/**
+ * `f(a, b)` for every round both rows have a sample of, summarized: a ratio (or difference)
+ * of two rows taken round by round, so a slow round slows both sides alike.
+ */
+export function paired(
+  a: { samples: readonly number[]; rounds: readonly number[] },
+  b: { samples: readonly number[]; rounds: readonly number[] },
+  f: (x: number, y: number) => number,
+): Spread | undefined {
+  const byRound = new Map<number, number>();
+  for (let i = 0; i < b.samples.length; i++) byRound.set(b.rounds[i]!, b.samples[i]!);
+  const values: number[] = [];
+  for (let i = 0; i < a.samples.length; i++) {
+    const y = byRound.get(a.rounds[i]!);
+    if (y !== undefined) values.push(f(a.samples[i]!, y));
+  }
+  return spread(values);
 }
 
 interface Sample {
@@ -56,15 +108,21 @@ interface Sample {
 }
 
 /** Runs one row once at size `n`: a prepared trial timed alone, or waiters weighed after GC. */
-export async function sample(entry: Entry, n: number): Promise<Sample> {
+export async function sample(entry: Entry, n: number, clock: Clock = 'wall'): Promise<Sample> {
   const probe = entry.probe;
   if (!probe) throw new Error(`${entry.library} has nothing to measure`);
   if (probe.kind === 'time') {
     const trial = await probe.prepare(n);
     gc();
+    const cpu = clock === 'cpu' ? process.cpuUsage() : undefined;
     const start = process.hrtime.bigint();
     await trial.run();
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    const wallNs = Number(process.hrtime.bigint() - start);
+    let ms = wallNs / 1e6;
+    if (cpu) {
+      const { user, system } = process.cpuUsage(cpu);
+      ms = (user + system) / 1000;
+    }
     const check = await trial.verify?.();
     return { value: ms, check };
   }
@@ -94,7 +152,14 @@ function describe(error: unknown): string {
 export async function runCase(c: Case, options: HarnessOptions): Promise<CaseResult> {
   const rows: RowResult[] = c.entries.map((entry) =>
     entry.probe
-      ? { library: entry.library, role: entry.role, api: entry.api, status: 'ok', samples: [] }
+      ? {
+          library: entry.library,
+          role: entry.role,
+          api: entry.api,
+          status: 'ok',
+          samples: [],
+          rounds: [],
+        }
       : {
           library: entry.library,
           role: entry.role,
@@ -102,6 +167,7 @@ export async function runCase(c: Case, options: HarnessOptions): Promise<CaseRes
           status: 'n/a',
           note: entry.na ?? 'n/a',
           samples: [],
+          rounds: [],
         },
   );
   const spent = new Array<number>(rows.length).fill(0);
@@ -110,7 +176,7 @@ export async function runCase(c: Case, options: HarnessOptions): Promise<CaseRes
   for (let i = 0; i < rows.length; i++) {
     if (!live(i)) continue;
     try {
-      await sample(c.entries[i]!, c.warmupN);
+      await sample(c.entries[i]!, c.warmupN, options.clock);
     } catch (error) {
       rows[i]!.status = 'error';
       rows[i]!.note = describe(error);
@@ -125,8 +191,9 @@ export async function runCase(c: Case, options: HarnessOptions): Promise<CaseRes
       if (rep > 0 && spent[i]! > options.rowBudgetMs) continue;
       const started = performance.now();
       try {
-        const result = await sample(c.entries[i]!, c.n);
+        const result = await sample(c.entries[i]!, c.n, options.clock);
         row.samples.push(result.value);
+        row.rounds.push(rep);
         if (result.check && !row.note) row.note = `check failed: ${result.check}`;
       } catch (error) {
         row.status = 'error';

@@ -35,6 +35,7 @@ export async function runBench(args: Args, options: RunOptions = {}): Promise<Re
       reps: sizes.reps,
       // A quadratic peer may take seconds per run: cap each row's repetitions at ~20 s.
       rowBudgetMs: args.mode === 'full' ? 20_000 : 5_000,
+      clock: args.cpu ? 'cpu' : 'wall',
     });
     results.push(summarize(result));
   }
@@ -43,6 +44,7 @@ export async function runBench(args: Args, options: RunOptions = {}): Promise<Re
     schema: 1,
     date: new Date().toISOString(),
     mode: args.mode,
+    clock: args.cpu ? 'cpu' : 'wall',
     command:
       `node ${process.execArgv.join(' ')} src/main.ts ${process.argv.slice(2).join(' ')}`.trim(),
     durationSeconds: 0,

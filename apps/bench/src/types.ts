@@ -54,8 +54,15 @@ export interface Sizes {
   uncontended: number;
   handoff: number;
   run: number;
+  /** Scenario 8: `run(fn)` awaited in sequence. */
+  runUncontended: number;
+  /** Scenario 9: hand-offs on one long-lived semaphore, by 4 looping tasks. */
+  burst: number;
   cancel: [number, number];
   waiters: number;
   queue: number;
   tryTake: number;
+  /** JobScheduler spawn + complete, and the pending jobs weighed on the heap. */
+  jobs: number;
+  pendingJobs: number;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, sizesFor } from '../src/args.js';
-import { median, shuffled } from '../src/harness.js';
+import { median, paired, quantile, shuffled, spread } from '../src/harness.js';
 import { runHttp } from '../src/http/driver.js';
 import { runBench, writeReport } from '../src/main.js';
 import { markdown } from '../src/report.js';
@@ -11,14 +11,15 @@ import { markdown } from '../src/report.js';
 // Shape, not speed: the bench never gates anything on its figures.
 
 describe('parseArgs', () => {
-  it('defaults to a full run with HTTP', () => {
-    expect(parseArgs([])).toMatchObject({ mode: 'full', only: [], http: true });
+  it('defaults to a full run without the socket table (bench:http has it)', () => {
+    expect(parseArgs([])).toMatchObject({ mode: 'full', only: [], http: false });
   });
 
   it('runs quick without HTTP unless asked', () => {
     expect(parseArgs(['--quick'])).toMatchObject({ mode: 'quick', http: false });
     expect(parseArgs(['--', '--quick', '--http']).http).toBe(true);
     expect(parseArgs(['--no-http']).http).toBe(false);
+    expect(parseArgs(['--cpu']).cpu).toBe(true);
   });
 
   it('splits --only lists and selects HTTP by name', () => {
@@ -45,6 +46,8 @@ describe('parseArgs', () => {
       run: 100_000,
       cancel: [50_000, 100_000],
       waiters: 100_000,
+      runUncontended: 1_000_000,
+      burst: 1_000_000,
     });
     expect(sizesFor('quick', 5).reps).toBe(5);
   });
@@ -55,6 +58,15 @@ describe('harness helpers', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeUndefined();
+  });
+
+  it('pairs two rows round by round, skipping rounds one of them lacks', () => {
+    const a = { samples: [10, 20, 30, 40], rounds: [0, 1, 2, 3] };
+    const b = { samples: [5, 10, 20], rounds: [0, 1, 3] };
+    expect(paired(a, b, (x, y) => x / y)).toEqual({ median: 2, p25: 2, p75: 2, n: 3 });
+    expect(paired(a, b, (x, y) => x - y)?.median).toBe(10);
+    expect(spread([1, 2, 3, 4, 5])).toEqual({ median: 3, p25: 2, p75: 4, n: 5 });
+    expect(quantile([1, 2], 0.5)).toBe(1.5);
   });
 
   it('shuffles into a fixed permutation', () => {
@@ -73,6 +85,7 @@ describe('runBench --smoke', () => {
       http: false,
       out: undefined,
       reps: undefined,
+      cpu: false,
       render: undefined,
       help: false,
     });
@@ -85,13 +98,15 @@ describe('runBench --smoke', () => {
       '@henrygd/semaphore': '0.1.0',
       limiter: '4.1.0',
     });
-    expect(new Set(report.cases.map((c) => c.scenario))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7]));
+    expect(new Set(report.cases.map((c) => c.scenario))).toEqual(
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    );
     for (const c of report.cases) {
       const floor = c.rows.find((r) => r.role === 'floor');
       const sluice = c.rows.find((r) => r.library === '@sluice/core');
       expect(sluice?.status, `${c.id}: ${sluice?.note}`).toBe('ok');
       expect(sluice?.note, c.id).toBeUndefined();
-      if (c.scenario === 5) {
+      if (c.scenario === 5 || c.scenario === 9) {
         // Heap deltas at smoke sizes are GC noise and may even be negative: check shape only.
         expect(Number.isFinite(floor?.median), c.id).toBe(true);
         expect(Number.isFinite(sluice?.vsFloor), c.id).toBe(true);
@@ -108,13 +123,50 @@ describe('runBench --smoke', () => {
     const cancel = report.cases.find((c) => c.scenario === 4)!;
     expect(cancel.rows.find((r) => r.library === 'p-queue')?.status).toBe('ok');
     expect(cancel.rows.find((r) => r.library === 'async-mutex')?.status).toBe('n/a');
-    expect(report.targets.map((t) => t.id)).toContain('heap-per-waiter');
+    // The floors of the restated targets: a do-nothing async permit, and the ideal ring.
+    const uncontended = report.cases.find((c) => c.id === 'uncontended')!;
+    expect(uncontended.rows.find((r) => r.library === 'floor: async permit')).toMatchObject({
+      role: 'floor',
+      status: 'ok',
+    });
+    const burst = report.cases.find((c) => c.id === 'burst-4')!;
+    expect(burst.rows.map((r) => r.library).slice(0, 3)).toEqual([
+      'floor: ideal ring',
+      'floor: ideal ring + permit',
+      '@sluice/core',
+    ]);
+    for (const r of burst.rows.filter((row) => row.status === 'ok')) {
+      expect(r.note, r.library).toBeUndefined();
+    }
+    const runSeq = report.cases.find((c) => c.id === 'run-uncontended')!;
+    expect(runSeq.rows.find((r) => r.library === 'p-limit')?.status).toBe('ok');
+    expect(runSeq.rows.find((r) => r.library === 'async-sema')?.status).toBe('n/a');
+    expect(report.targets.map((t) => t.id)).toEqual([
+      'uncontended-vs-permit-floor',
+      'handoff-limit-1',
+      'handoff-limit-10',
+      'handoff-limit-100',
+      'run-limit-10',
+      'run-uncontended',
+      'cancel-linear',
+      'cancel-vs-p-queue',
+      'heap-per-waiter',
+      'queue-vs-floor',
+      'burst-vs-ideal-ring',
+      'burst-vs-ideal-ring-permit',
+    ]);
     expect(report.targets.every((t) => t.ok !== undefined)).toBe(true);
+    // Paired targets carry their spread over the rounds.
+    const permitTarget = report.targets.find((t) => t.id === 'uncontended-vs-permit-floor')!;
+    expect(permitTarget.spread).toMatch(/\(1 rounds\)$/);
 
     const md = markdown(report);
-    for (const n of [1, 2, 3, 4, 5, 6, 7]) expect(md).toMatch(new RegExp(`^### ${n}\\. `, 'm'));
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) {
+      expect(md).toMatch(new RegExp(`^### ${n}\\. `, 'm'));
+    }
     expect(md).toContain('| setting | library | API |');
     expect(md).toContain('### Targets');
+    expect(md).toMatch(/\| (PASS|\*\*MISS\*\*) \|$/m);
 
     const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
     try {
@@ -135,6 +187,7 @@ describe('runBench --smoke', () => {
       http: false,
       out: undefined,
       reps: 1,
+      cpu: false,
       render: undefined,
       help: false,
     });

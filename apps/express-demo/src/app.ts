@@ -1,3 +1,4 @@
+import type { JobScheduler } from '@sluice/core';
 import {
   concurrency,
   KeyedTokenBucket,
@@ -6,6 +7,8 @@ import {
   Semaphore,
 } from '@sluice/express';
 import express, { type Express } from 'express';
+import { dashboardRoutes } from './dashboard-routes.js';
+import { createJobScheduler, mountJobs } from './jobs.js';
 
 /** Longest simulated work a request may ask for. */
 const MAX_WORK_MS = 10_000;
@@ -27,14 +30,20 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ * - `POST /jobs?ms=N`: background work on a JobScheduler (see jobs.ts); its stats under `jobs`.
+ * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
  *
  * `hello`: the /api/hello limiter; default in memory. main.ts passes a RedisKeyedTokenBucket of
  * the same settings when REDIS_URL is set, so several instances share one limit.
  */
-export function createApp(options: { hello?: RateLimiter<string> } = {}): Express {
+export function createApp(
+  options: { jobs?: JobScheduler; hello?: RateLimiter<string> } = {},
+): Express {
   const app = express();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
   const work = new Semaphore(4, { maxWaiting: 8 });
+  const jobs = options.jobs ?? createJobScheduler();
+  mountJobs(app, jobs);
 
   app.get('/work', concurrency({ limit: work, timeout: 1000 }), async (req, res) => {
     const asked = Number(req.query.ms ?? 100);
@@ -51,8 +60,10 @@ export function createApp(options: { hello?: RateLimiter<string> } = {}): Expres
   });
 
   app.get('/stats', (_req, res) => {
-    res.json({ work: work.stats() });
+    res.json({ work: work.stats(), jobs: jobs.stats() });
   });
+
+  app.use(dashboardRoutes({ work }));
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { concurrency, rateLimit, Semaphore } from '@sluice/hono';
 import { Hono } from 'hono';
+import { dashboardRoutes } from './dashboard-routes.js';
 
 /** Longest simulated work a request may ask for. */
 const MAX_WORK_MS = 10_000;
@@ -22,6 +23,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /work?ms=N`: N ms of simulated work (default 100), at most 4 at once, 8 waiting, 1 s wait.
  * - `GET /api/hello`: 5 requests per client in a burst, then 1 per second.
  * - `GET /stats`: `{ work: <the /work Semaphore's stats()> }`.
+ * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
  *
  * Serve it with @hono/node-server (see main.ts): the rate limit keys on the socket address.
  */
@@ -43,6 +45,8 @@ export function createApp(): Hono {
   );
 
   app.get('/stats', (c) => c.json({ work: work.stats() }));
+
+  app.route('/', dashboardRoutes({ work }));
 
   return app;
 }

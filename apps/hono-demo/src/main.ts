@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { closeDashboards } from '@sluice/demo-dashboard';
 import { createApp } from './app.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -14,6 +15,7 @@ server.on('error', (error) => {
 function shutdown(): void {
   server.close(); // finish what is in flight, accept nothing new
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  closeDashboards(); // end the /stats/stream responses, which would otherwise never finish
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);

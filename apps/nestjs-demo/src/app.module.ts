@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ConcurrencyGuard, RateLimitGuard, SluiceModule } from '@sluice/nestjs';
+import { DashboardController } from './dashboard.controller.js';
 import { HelloController } from './hello.controller.js';
 import { StatsController } from './stats.controller.js';
 import { WorkController } from './work.controller.js';
@@ -13,7 +14,7 @@ import { WorkController } from './work.controller.js';
       concurrency: { work: { limit: 4, maxWaiting: 8, timeout: 1000 } },
     }),
   ],
-  controllers: [WorkController, HelloController, StatsController],
+  controllers: [WorkController, HelloController, StatsController, DashboardController],
   providers: [
     // Rate limit first: a client over its rate never takes a concurrency permit.
     { provide: APP_GUARD, useClass: RateLimitGuard },

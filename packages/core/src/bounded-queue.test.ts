@@ -142,6 +142,82 @@ describe('BoundedQueue: put and take', () => {
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
+  // Issue 18, point 2: once served, a wait is the caller's, as a granted permit is. The abort
+  // cannot reach it any more; the item is never given back (that would break capacity and
+  // FIFO, and a settled promise cannot be taken back), so the caller checks the result.
+  it('a served take resolves with its item despite an abort in the same tick: nothing lost or doubled', async () => {
+    const q = new BoundedQueue<string>(2);
+    const ac = new AbortController();
+    const taken = track(q.take({ signal: ac.signal }));
+    const next = track(q.take());
+    await q.put('x');
+    ac.abort(new Error('stopped reading'));
+    await q.put('y');
+    await flush();
+    expect(taken).toEqual({ status: 'fulfilled', value: 'x' });
+    expect(next).toEqual({ status: 'fulfilled', value: 'y' });
+    expect(q.size).toBe(0);
+    expect(q.tryTake()).toEqual({ ok: false });
+  });
+
+  it('a served put stays put despite an abort in the same tick: its item is in the queue once', async () => {
+    const q = new BoundedQueue<string>(1);
+    await q.put('a');
+    const ac = new AbortController();
+    const put = track(q.put('b', { signal: ac.signal }));
+    // A take frees the slot: 'b' enters now, before the abort.
+    expect(q.tryTake()).toEqual({ ok: true, value: 'a' });
+    ac.abort();
+    await flush();
+    expect(put.status).toBe('fulfilled');
+    expect(q.size).toBe(1);
+    expect(q.tryTake()).toEqual({ ok: true, value: 'b' });
+    expect(q.tryTake()).toEqual({ ok: false });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('capacity 0: a taker served in the same tick as its abort still gets the item', async () => {
+    const q = new BoundedQueue<number>(0);
+    const ac = new AbortController();
+    const taken = track(q.take({ signal: ac.signal }));
+    const put = track(q.put(1));
+    ac.abort();
+    await flush();
+    expect(taken).toEqual({ status: 'fulfilled', value: 1 });
+    expect(put.status).toBe('fulfilled');
+    expect(q.size).toBe(0);
+  });
+
+  it('the documented recipe: check the result even after aborting, and no item is dropped', async () => {
+    const q = new BoundedQueue<number>(4);
+    const handled: number[] = [];
+    const controller = new AbortController();
+    // A consumer that stops on shutdown: it aborts its pending take, then still looks at it.
+    const pending = q.take({ signal: controller.signal });
+    q.tryPut(1); // served to the pending take...
+    q.tryPut(2);
+    controller.abort(new Error('shutdown')); // ...in the same tick as the abort
+    const outcome = await pending.then(
+      (item) => ({ item }),
+      (error: unknown) => ({ error }),
+    );
+    if ('item' in outcome) handled.push(outcome.item);
+    // Whatever the consumer did not take is still in the queue, for whoever drains it.
+    handled.push(...q.close({ drain: false }));
+    expect(handled).toEqual([1, 2]);
+  });
+
+  it('a take whose abort came first rejects and consumes nothing, even if an item arrives in the same tick', async () => {
+    const q = new BoundedQueue<string>(1);
+    const ac = new AbortController();
+    const aborted = track(q.take({ signal: ac.signal }));
+    ac.abort();
+    q.tryPut('x');
+    await flush();
+    expect(aborted.status).toBe('rejected');
+    expect(q.tryTake()).toEqual({ ok: true, value: 'x' });
+  });
+
   it('an aborted put enqueues nothing and later putters move up', async () => {
     const q = new BoundedQueue<string>(1);
     await q.put('a');

@@ -1,5 +1,6 @@
 import { ClosedError, TimeoutError } from './errors.js';
 import { clearTimer, setTimer, type TimerHandle } from './internal/clock.js';
+import { type DeferredWait, waitUntilSettled } from './internal/deferred-wait.js';
 import { QueueRing } from './internal/queue-ring.js';
 import { QueueWaiterList, type QueueWaiterNode } from './internal/queue-waiters.js';
 import {
@@ -152,6 +153,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   readonly #putters = new QueueWaiterList<Waiter<T>>();
   readonly #takers = new QueueWaiterList<Waiter<T>>();
   #closed = false;
+  // asyncio's unfinished_tasks: items that entered and have not been marked done.
+  #unfinished = 0;
+  readonly #joins = new QueueWaiterList<DeferredWait<void>>();
 
   constructor(capacity: number) {
     assertCount('capacity', capacity);
@@ -176,6 +180,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
    * Adds `item`, waiting while the queue is full. Resolves once the item is in the queue (or in
    * a taker's hands). Rejects with `signal.reason` on abort, `TimeoutError` past `timeout`, and
    * `ClosedError` if the queue is or gets closed first; in each case the item never entered.
+   * Once the item entered, an abort changes nothing, even in the same tick: the put resolves.
    */
   put(item: T, options?: WaitOptions): Promise<void> {
     if (options !== undefined) {
@@ -196,7 +201,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   /**
    * Removes and returns the oldest item, waiting while the queue is empty. Rejects with
    * `ClosedError` once the queue is closed and drained, with `signal.reason` on abort and with
-   * `TimeoutError` past `timeout`; a take that rejects has consumed nothing.
+   * `TimeoutError` past `timeout`; a take that rejects has consumed nothing. Once an item was
+   * handed to this take, an abort changes nothing, even in the same tick: the take resolves with
+   * the item (it is never given back). So check the result even after aborting.
    */
   take(options?: WaitOptions): Promise<T> {
     if (options !== undefined) {
@@ -233,6 +240,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
       putter.closed();
     }
     const discarded = drain ? [] : this.#items.drain();
+    // Discarded items will never be taken, so nobody will mark them done.
+    if (discarded.length > 0) this.#markDone(discarded.length);
     // Takers wait only on an empty queue, and nothing can arrive any more.
     for (let taker = this.#takers.shift(); taker !== undefined; taker = this.#takers.shift()) {
       taker.closed();
@@ -274,14 +283,131 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     return iterator;
   }
 
+  /**
+   * Items put and not yet marked done with `taskDone()`: those in the buffer plus those taken
+   * and still being worked on (asyncio's `unfinished_tasks`). Items of waiting putters have
+   * not entered and do not count.
+   */
+  get unfinished(): number {
+    return this.#unfinished;
+  }
+
+  /**
+   * Marks one item taken earlier as finished; `join()` resolves when none is left unfinished.
+   * Throws RangeError when called more often than items were taken.
+   */
+  taskDone(): void {
+    const inHand = this.#unfinished - this.#items.size;
+    if (inHand <= 0) {
+      throw new RangeError(
+        `taskDone() was called more often than items were taken (unfinished: ${this.#unfinished}, in the queue: ${this.#items.size})`,
+      );
+    }
+    this.#markDone(1);
+  }
+
+  /**
+   * Resolves once every item put has been taken and marked done with `taskDone()` (at once if
+   * `unfinished` is 0). A closed queue still joins: takers drain it and mark the items done;
+   * `close({ drain: false })` counts the discarded items as done. Rejects with `signal.reason`
+   * on abort and `TimeoutError` past `timeout`.
+   */
+  join(options?: WaitOptions): Promise<void> {
+    const error = options === undefined ? undefined : checkWaitOptions(options);
+    if (error !== undefined) return Promise.reject(error);
+    return waitUntilSettled(this.#joins, 'BoundedQueue join', options, this.#unfinished === 0);
+  }
+
+  /**
+   * A ReadableStream that takes items from this queue as its reader asks for them: it buffers
+   * nothing (high-water mark 0), so the queue's backpressure reaches the producers unchanged.
+   * It closes when the queue is closed and drained. Cancelling it ends this stream only (like
+   * breaking out of `for await`): the queue stays open for its other consumers, and a read
+   * still waiting leaves without taking an item.
+   */
+  readable(): ReadableStream<T> {
+    const iterator = this[Symbol.asyncIterator]();
+    let cancelled = false;
+    return new ReadableStream<T>(
+      {
+        pull: (controller) => {
+          // An item already there is handed over in the same step: nothing can come between.
+          const now = this.tryTake();
+          if (now.ok) {
+            controller.enqueue(now.value);
+            return;
+          }
+          return iterator.next().then((result) => {
+            if (cancelled) {
+              // Cancelled in the very tick the item was handed over: put it back in front.
+              if (!result.done) this.#giveBack(result.value);
+              return;
+            }
+            if (result.done) controller.close();
+            else controller.enqueue(result.value);
+          });
+        },
+        cancel: () => {
+          cancelled = true;
+          void iterator.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * A WritableStream that puts each chunk into this queue; a write waits while the queue is
+   * full, so `pipeTo` into it is held back by the queue's backpressure. Closing the stream
+   * closes the queue (consumers drain what is left). Aborting it withdraws the write in
+   * flight (its chunk never enters) and closes the queue. A queue closed by someone else
+   * errors the stream with `ClosedError`.
+   */
+  writable(): WritableStream<T> {
+    let signal: AbortSignal | undefined;
+    return new WritableStream<T>(
+      {
+        start: (controller) => {
+          // Aborts when the stream is aborted, even while a write waits for room.
+          signal = controller.signal;
+        },
+        write: (chunk) => this.put(chunk, signal === undefined ? undefined : { signal }),
+        close: () => {
+          this.close();
+        },
+        abort: () => {
+          this.close();
+        },
+      },
+      { highWaterMark: 1 },
+    );
+  }
+
+  #markDone(count: number): void {
+    this.#unfinished -= count;
+    if (this.#unfinished > 0) return;
+    for (let join = this.#joins.head; join !== undefined; join = this.#joins.head) {
+      join.settle(undefined);
+    }
+  }
+
+  /** An item a consumer took but could not deliver goes back to the head, or to a taker. */
+  #giveBack(item: T): void {
+    const taker = this.#takers.shift();
+    if (taker !== undefined) taker.deliver(item);
+    else this.#items.unshift(item);
+  }
+
   /** Hands `item` to the head taker or buffers it; false when it would have to wait. */
   #offer(item: T): boolean {
     const taker = this.#takers.shift();
     if (taker !== undefined) {
+      this.#unfinished++;
       taker.deliver(item);
       return true;
     }
     if (this.#items.size < this.#capacity) {
+      this.#unfinished++;
       this.#items.push(item);
       return true;
     }
@@ -291,6 +417,7 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   /** Takes the head item; the caller checked that there is one or that a putter waits. */
   #poll(): T {
     const putter = this.#putters.shift();
+    if (putter !== undefined) this.#unfinished++;
     if (this.#items.size === 0) {
       // Capacity 0: the item goes from the putter's hands to the taker's.
       return (putter as Waiter<T>).admitted();

@@ -9,7 +9,10 @@ export type RejectedReason =
   | 'rate_limited'
   | 'unavailable';
 
-/** A grant: `weight` permits (or tokens) after `waitedMs` in the queue (0 when it did not wait). */
+/**
+ * A grant: `weight` permits (or tokens) after `waitedMs` in the queue (0 when it did not wait).
+ * A waiter that queued before the first subscription reports its wait since that subscription.
+ */
 export interface AcquiredEvent<K = never> {
   type: 'acquired';
   weight: number;
@@ -18,7 +21,10 @@ export interface AcquiredEvent<K = never> {
   key?: K;
 }
 
-/** A permit given back after `heldMs`. */
+/**
+ * A permit given back after `heldMs`. Token buckets never emit it (tokens are not given back).
+ * A permit granted before the first subscription reports the time since that subscription.
+ */
 export interface ReleasedEvent<K = never> {
   type: 'released';
   weight: number;
@@ -33,7 +39,11 @@ export interface QueuedEvent<K = never> {
   key?: K;
 }
 
-/** A request that was not served, and why; `waitedMs` is 0 when it was refused without waiting. */
+/**
+ * A request that was not served, and why; `waitedMs` is 0 when it was refused without waiting.
+ * A refused `tryAcquire` is not a rejection (nothing is emitted); a refused `tryTake` is
+ * (`rate_limited`). Bad arguments emit nothing.
+ */
 export interface RejectedEvent<K = never> {
   type: 'rejected';
   reason: RejectedReason;
@@ -59,8 +69,11 @@ export type LimiterEvent<K = never> =
 export type LimiterListener<K = never> = (event: LimiterEvent<K>) => void;
 
 /**
- * A limiter that reports what it does. `subscribe` returns the function that unsubscribes; a
- * listener that throws never breaks the limiter (its error goes to `reportError`, or the console).
+ * A limiter that reports what it does. `subscribe` returns the function that unsubscribes
+ * (idempotent); a listener that throws never breaks the limiter (its error goes to
+ * `reportError`, or the console). Listeners are called synchronously, after the state changed,
+ * over a snapshot: one subscribed during an event hears the next one, one unsubscribed during
+ * an event hears nothing more.
  */
 export interface Observable<K = never> {
   subscribe(listener: LimiterListener<K>): () => void;

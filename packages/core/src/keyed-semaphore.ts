@@ -1,4 +1,7 @@
 import { ClosedError, QueueFullError } from './errors.js';
+import type { LimiterListener, Observable } from './events.js';
+import { defaultNow } from './internal/clock.js';
+import { EventHub } from './internal/event-hub.js';
 import { assertAcquireOptions, SemaphoreCore, SignalHub } from './internal/semaphore-core.js';
 import {
   assertCount,
@@ -29,7 +32,7 @@ export interface KeyedSemaphoreOptions {
  * const perUser = new KeyedSemaphore<string>(2, { maxWaiting: 10 });
  * await perUser.run(userId, () => render(userId));
  */
-export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
+export class KeyedSemaphore<K = string> implements KeyedLimiter<K>, Observable<K> {
   readonly #capacity: number | ((key: K) => number);
   readonly #maxWaiting: number;
   readonly #maxKeys: number;
@@ -41,6 +44,9 @@ export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
   };
   #closed = false;
   #closeReason: unknown = undefined;
+  #events: EventHub | undefined;
+  /** The hub while it has listeners; every core points at it then, and new cores too. */
+  #live: EventHub | null = null;
 
   constructor(capacity: number | ((key: K) => number), options?: KeyedSemaphoreOptions) {
     if (typeof capacity !== 'function') assertCount('capacity', capacity);
@@ -105,6 +111,18 @@ export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
     return this.#cores.get(key)?.stats();
   }
 
+  /**
+   * Like `Semaphore#subscribe`, for every key: each event carries its `key`. A key that comes
+   * alive later reports to the same listeners.
+   */
+  subscribe(listener: LimiterListener<K>): () => void {
+    this.#events ??= new EventHub(defaultNow, true, (hub) => {
+      this.#live = hub;
+      for (const core of this.#cores.values()) core.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
+  }
+
   /** Keys alive now. */
   get size(): number {
     return this.#cores.size;
@@ -116,9 +134,16 @@ export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
     if (core !== undefined) return core;
     try {
       assertAcquireOptions(options);
-      if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
-      if (this.#closed) return Promise.reject(new ClosedError(this.#closeReason));
+      if (options?.signal?.aborted) {
+        this.#live?.refused('aborted', options.weight ?? 1, key);
+        return Promise.reject(options.signal.reason);
+      }
+      if (this.#closed) {
+        this.#live?.refused('closed', options?.weight ?? 1, key);
+        return Promise.reject(new ClosedError(this.#closeReason));
+      }
       if (this.#cores.size >= this.#maxKeys) {
+        this.#live?.refused('queue_full', options?.weight ?? 1, key);
         return Promise.reject(new QueueFullError(`Too many keys (maxKeys: ${this.#maxKeys})`));
       }
       return this.#create(key);
@@ -136,6 +161,7 @@ export class KeyedSemaphore<K = string> implements KeyedLimiter<K> {
     }
     const core = new SemaphoreCore(capacity, this.#maxWaiting, this.#hub, this.#onEmpty);
     core.key = key;
+    core.events = this.#live;
     this.#cores.set(key, core);
     return core;
   }

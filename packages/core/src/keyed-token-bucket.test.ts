@@ -223,6 +223,49 @@ describe('KeyedTokenBucket: memory', () => {
   });
 });
 
+describe('KeyedTokenBucket: tokens(key) and size are pure (issue 18)', () => {
+  it('after a clock jump, reading them serves no waiter and creates no key; the timer serves', async () => {
+    let t = 0;
+    const bucket = new KeyedTokenBucket({ capacity: 3, refillPerSecond: 1, now: () => t });
+    bucket.tryTake('a', 3);
+    bucket.tryTake('b', 3);
+    const a = track(bucket.take('a', 2));
+    expect(vi.getTimerCount()).toBe(1);
+    t += 10_000;
+    for (let i = 0; i < 3; i++) {
+      expect(bucket.tokens('a')).toBe(3); // refilled by the clock, still promised to the waiter
+      expect(bucket.tokens('b')).toBe(3);
+      expect(bucket.tokens('never-seen')).toBe(3);
+      expect(bucket.size).toBe(1); // 'b' is full and idle: not counted; 'a' has a waiter
+    }
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(a.settled).toBe(false);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(a).toEqual({ settled: true, error: undefined });
+    expect(bucket.tokens('a')).toBe(1);
+    expect(bucket.size).toBe(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a waiter the gauges saw as due can still be aborted, its tokens untouched', async () => {
+    let t = 0;
+    const bucket = new KeyedTokenBucket({ capacity: 2, refillPerSecond: 1, now: () => t });
+    bucket.tryTake('a', 2);
+    const controller = new AbortController();
+    const a = track(bucket.take('a', 2, { signal: controller.signal }));
+    t += 5_000;
+    expect(bucket.tokens('a')).toBe(2);
+    expect(bucket.size).toBe(1);
+    controller.abort();
+    await Promise.resolve();
+    expect(a.error).toBeInstanceOf(DOMException);
+    expect(bucket.tryTake('a', 2)).toEqual({ ok: true, remaining: 0 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
 describe('KeyedTokenBucket: maxKeys', () => {
   it('refuses a new key when the table is full of refilling buckets', async () => {
     const bucket = new KeyedTokenBucket({ capacity: 2, refillPerSecond: 1, now, maxKeys: 2 });

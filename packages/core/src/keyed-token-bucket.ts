@@ -1,6 +1,8 @@
 import { ClosedError, QueueFullError } from './errors.js';
+import type { LimiterListener, Observable } from './events.js';
 import { type BucketConfig, BucketCore } from './internal/bucket-core.js';
 import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
+import { EventHub } from './internal/event-hub.js';
 import { assertLimit } from './internal/validate.js';
 import { limiterKind } from './limiter-kind.js';
 import type { TokenBucketOptions } from './token-bucket.js';
@@ -32,7 +34,7 @@ const SWEEP_EVERY = 1024;
  * if (!r.ok) reply429(Math.ceil(r.retryAfterMs / 1000));
  * ```
  */
-export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
+export class KeyedTokenBucket<K = string> implements RateLimiter<K>, Observable<K> {
   readonly #config: BucketConfig;
   readonly #maxKeys: number;
   readonly #buckets = new Map<K, BucketCore>();
@@ -42,6 +44,7 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
   /** After a sweep: ms until the soonest tracked bucket is full again (a key slot frees). */
   #soonestFreeMs = 0;
   #closed = false;
+  #events: EventHub | undefined;
 
   constructor(options: KeyedTokenBucketOptions) {
     this.#config = bucketConfig(options);
@@ -67,22 +70,28 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
     return this.#maxKeys;
   }
 
-  /** Keys whose bucket is not full (or has waiters). Reading it sweeps the table: O(keys). */
+  /**
+   * Keys whose bucket is not full (or has waiters), computed from the clock: O(keys). Reading
+   * it changes nothing (it serves no waiter; the table is pruned by the operations).
+   */
   get size(): number {
-    this.#sweep();
-    return this.#buckets.size;
+    let size = 0;
+    for (const bucket of this.#buckets.values()) if (!bucket.isFull(bucket.peek())) size++;
+    return size;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Whole tokens `key` has now (`capacity` for a key not tracked). Does not create the key. */
+  /**
+   * Whole tokens `key` has now (`capacity` for a key not tracked), computed from the clock.
+   * Changes nothing: it neither creates the key nor serves its waiters.
+   */
   tokens(key: K): number {
     const bucket = this.#buckets.get(key);
     if (bucket === undefined) return this.#config.capacity;
-    bucket.sync();
-    return bucket.remaining();
+    return bucket.remaining(bucket.peek());
   }
 
   /**
@@ -97,7 +106,10 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
     if (this.#closed) throw new ClosedError(undefined, 'Token bucket is closed');
     this.#tick();
     const bucket = this.#bucket(key);
-    if (bucket === undefined) return { ok: false, retryAfterMs: Math.max(1, this.#soonestFreeMs) };
+    if (bucket === undefined) {
+      this.#config.events?.refused('queue_full', tokens, key);
+      return { ok: false, retryAfterMs: Math.max(1, this.#soonestFreeMs) };
+    }
     return bucket.tryTake(tokens);
   }
 
@@ -111,12 +123,20 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#closed) return Promise.reject(new ClosedError(undefined, 'Token bucket is closed'));
+    const events = this.#config.events;
+    if (this.#closed) {
+      events?.refused('closed', tokens, key);
+      return Promise.reject(new ClosedError(undefined, 'Token bucket is closed'));
+    }
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) {
+      events?.refused('aborted', tokens, key);
+      return Promise.reject(signal.reason);
+    }
     this.#tick();
     const bucket = this.#bucket(key);
     if (bucket === undefined) {
+      events?.refused('queue_full', tokens, key);
       return Promise.reject(new QueueFullError(`Too many keys: maxKeys is ${this.#maxKeys}`));
     }
     return bucket.take(tokens, signal, options?.timeout);
@@ -130,6 +150,18 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
     this.#buckets.clear();
   }
 
+  /**
+   * Like `TokenBucket#subscribe`, for every key: each event carries its `key`. A new key
+   * refused beyond `maxKeys` is `rejected` with reason `queue_full` (by `take` and `tryTake`).
+   */
+  subscribe(listener: LimiterListener<K>): () => void {
+    const config = this.#config;
+    this.#events ??= new EventHub(config.now, true, (hub) => {
+      config.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
+  }
+
   #bucket(key: K): BucketCore | undefined {
     const existing = this.#buckets.get(key);
     if (existing !== undefined) return existing;
@@ -138,6 +170,7 @@ export class KeyedTokenBucket<K = string> implements RateLimiter<K> {
       if (this.#buckets.size >= this.#maxKeys) return undefined;
     }
     const bucket = new BucketCore(this.#config);
+    bucket.key = key;
     this.#buckets.set(key, bucket);
     return bucket;
   }

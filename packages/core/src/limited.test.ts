@@ -73,9 +73,13 @@ describe.each([
     const service = new Service();
     const held = await sem.acquire();
     const results = Promise.all([1, 2, 3, 4].map((i) => service.work(i, 1)));
-    // One permit was free: one call started at once, the others wait in order.
-    expect(service.calls).toEqual([1]);
+    // One permit was free: the first call holds it at once, the others wait in order. No
+    // method body has run yet: the call starts a microtask later, as after a wait.
+    expect(service.calls).toEqual([]);
+    expect(sem.inUse).toBe(2);
     expect(sem.waiting).toBe(3);
+    await Promise.resolve();
+    expect(service.calls).toEqual([1]);
     held.release();
     expect(await results).toEqual([20, 30, 40, 50]);
     expect(service.calls).toEqual([1, 2, 3, 4]);

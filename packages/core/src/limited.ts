@@ -28,7 +28,7 @@ type MetadataReflect = {
 
 /**
  * A method decorator running every call through `semaphore.run` (`this` and the arguments
- * pass through; the call starts in the caller's async context).
+ * pass through; the body starts in the caller's async context, never inside the call).
  *
  * @example
  * class Reports {

@@ -1,3 +1,4 @@
+import type { LimiterListener, Observable } from './events.js';
 import { limiterKind } from './limiter-kind.js';
 import { Semaphore, type SemaphoreOptions } from './semaphore.js';
 import type { Limiter, Permit, SemaphoreStats, WaitOptions } from './types.js';
@@ -10,7 +11,7 @@ import type { Limiter, Permit, SemaphoreStats, WaitOptions } from './types.js';
  * const lock = new Lock();
  * await lock.run(async () => { await writeFile(path, await render()); });
  */
-export class Lock implements Limiter {
+export class Lock implements Limiter, Observable {
   readonly #semaphore: Semaphore;
 
   constructor(options?: SemaphoreOptions) {
@@ -30,6 +31,7 @@ export class Lock implements Limiter {
     return this.#semaphore.tryAcquire();
   }
 
+  /** As `Semaphore#run`: `fn` never runs before this returns. */
   run<T>(fn: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
     return this.#semaphore.run(fn, options);
   }
@@ -56,5 +58,10 @@ export class Lock implements Limiter {
 
   stats(): SemaphoreStats {
     return this.#semaphore.stats();
+  }
+
+  /** Like `Semaphore#subscribe`: every event of the lock, weight always 1. */
+  subscribe(listener: LimiterListener): () => void {
+    return this.#semaphore.subscribe(listener);
   }
 }

@@ -474,6 +474,56 @@ describe('mapConcurrent: async context', () => {
   });
 });
 
+describe('mapConcurrent: when fn starts', () => {
+  it.each([1, 3])(
+    'never inside mapConcurrent(), [Symbol.asyncIterator]() or next(): a microtask later (concurrency %s)',
+    async (concurrency) => {
+      let calls = 0;
+      const iterable = mapConcurrent(
+        [0, 1, 2, 3, 4],
+        (x) => {
+          calls++;
+          return x;
+        },
+        { concurrency },
+      );
+      const it = iterable[Symbol.asyncIterator]();
+      expect(calls).toBe(0);
+      const out: unknown[] = [];
+      for (;;) {
+        const before = calls;
+        const pending = it.next();
+        // Whether a slot was free or not, next() itself called nothing.
+        expect(calls).toBe(before);
+        const result = await pending;
+        if (result.done) break;
+        out.push(result.value);
+      }
+      expect(out).toEqual([0, 1, 2, 3, 4]);
+      expect(calls).toBe(5);
+    },
+  );
+
+  it('a call not started when the iteration ends never starts', async () => {
+    const { source, stats } = counted(10);
+    let calls = 0;
+    const it = mapConcurrent(
+      source,
+      (x) => {
+        calls++;
+        return x;
+      },
+      { concurrency: 3 },
+    )[Symbol.asyncIterator]();
+    const pending = it.next();
+    await it.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await flush();
+    expect(calls).toBe(0);
+    expect(stats.closed).toBe(true);
+  });
+});
+
 describe('mapConcurrent: properties', () => {
   it('under any interleaving: in flight <= concurrency, pulls <= taken + concurrency, every result once', async () => {
     await fc.assert(

@@ -28,6 +28,7 @@ interface Consumer<R> {
   reject: (reason: unknown) => void;
 }
 
+const STARTED: Promise<void> = Promise.resolve();
 const DONE: IteratorReturnResult<undefined> = Object.freeze({
   done: true as const,
   value: undefined,
@@ -51,7 +52,9 @@ function notAResult(value: unknown): TypeError {
  * An error from `fn` or from the source, or an abort, rejects the iteration at once (results
  * not yet taken are dropped), stops reading and closes the source (`return()`), except a source
  * that threw itself. Breaking out of `for await` closes the source too. Calls already running
- * are not cancelled; their results are ignored. `fn` runs in the async context of the consumer.
+ * are not cancelled; their results are ignored; calls not started yet never start. `fn` runs in
+ * the async context of the consumer, and always starts a microtask after the `next()` that made
+ * room for it, never inside it (like `Semaphore.run`).
  *
  * @example
  * for await (const page of mapConcurrent(urls, (url) => fetch(url).then((r) => r.text()), { concurrency: 4 })) {
@@ -279,14 +282,11 @@ class MapRun<T, R> implements AsyncIterableIterator<R> {
   #call(item: T): void {
     const index = this.#index++;
     this.#inFlight++;
-    let pending: Promise<R> | R;
-    try {
-      pending = this.#fn(item, index);
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    Promise.resolve(pending).then(
-      (value) => this.#onResult(index, value),
+    // fn starts a microtask later, never inside next() (as Semaphore.run: never sometimes-sync);
+    // the reaction is registered here, so it runs in the consumer's async context. A call not
+    // started when the iteration ended is skipped (its result would be dropped anyway).
+    STARTED.then(() => (this.#finished ? undefined : this.#fn(item, index))).then(
+      (value) => this.#onResult(index, value as R),
       (error: unknown) => {
         this.#inFlight--;
         this.#fail(error, true);

@@ -1,3 +1,6 @@
+import type { LimiterListener, Observable } from './events.js';
+import { defaultNow } from './internal/clock.js';
+import { EventHub } from './internal/event-hub.js';
 import { assertAcquireOptions, SemaphoreCore, SignalHub } from './internal/semaphore-core.js';
 import { assertCount, assertFunction, assertLimit, assertOptions } from './internal/validate.js';
 import { limiterKind } from './limiter-kind.js';
@@ -16,8 +19,9 @@ export interface SemaphoreOptions {
  * const sem = new Semaphore(4);
  * const body = await sem.run(() => fetch(url).then((r) => r.text()), { timeout: 1000 });
  */
-export class Semaphore implements Limiter {
+export class Semaphore implements Limiter, Observable {
   readonly #core: SemaphoreCore;
+  #events: EventHub | undefined;
 
   constructor(capacity: number, options?: SemaphoreOptions) {
     assertCount('capacity', capacity);
@@ -47,12 +51,16 @@ export class Semaphore implements Limiter {
     return this.#core.tryAcquire(weight);
   }
 
-  /** Acquire, call `fn` in the caller's async context, release when it settles. */
+  /**
+   * Acquire, call `fn` in the caller's async context, release when it settles. `fn` never runs
+   * before `run` returns, even with a permit free (the permit is taken at the call; `fn` starts
+   * a microtask later), so the caller's next lines run first whatever the load.
+   */
   run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
     return this.#core.run(fn, undefined, undefined, options);
   }
 
-  /** `fn` limited by this semaphore; `this` and the arguments pass through. */
+  /** `fn` limited by this semaphore (each call goes through `run`); `this` and the arguments pass through. */
   wrap<A extends unknown[], R>(
     fn: (...args: A) => R | PromiseLike<R>,
     options?: AcquireOptions,
@@ -105,5 +113,17 @@ export class Semaphore implements Limiter {
 
   stats(): SemaphoreStats {
     return this.#core.stats();
+  }
+
+  /**
+   * Call `listener` with every `acquired`, `released`, `queued` and `rejected` event, in the
+   * order they happen, until the returned function is called (idempotent). A listener that
+   * throws is reported (`reportError`, else `console.error`) and changes nothing.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    this.#events ??= new EventHub(defaultNow, false, (hub) => {
+      this.#core.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
   }
 }

@@ -22,6 +22,10 @@ function track<T>(promise: Promise<T>) {
   return state;
 }
 
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
 /** An AbortSignal that counts its live 'abort' listeners. */
 function countingSignal() {
   const controller = new AbortController();
@@ -198,8 +202,11 @@ describe('TokenBucket: take', () => {
     bucket.tryTake(3);
     const order: number[] = [];
     const all = [1, 2, 3].map((n) => bucket.take(1).then(() => order.push(n)));
-    // Nothing moves the timers: the clock alone jumps, and the next call sees it.
+    // Nothing moves the timers: the clock alone jumps, and the next operation sees it (reading
+    // a gauge is not one: it serves nobody).
     vi.setSystemTime(Date.now() + 10_000);
+    expect(bucket.waiting).toBe(3);
+    expect(bucket.tryTake().ok).toBe(false);
     expect(bucket.waiting).toBe(0);
     await Promise.all(all);
     expect(order).toEqual([1, 2, 3]);
@@ -417,6 +424,74 @@ describe('TokenBucket: take', () => {
     expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(1e10 - 2 ** 31 + 1);
     expect(wait.settled).toBe(true);
+  });
+});
+
+describe('TokenBucket: tokens and waiting are pure (issue 18)', () => {
+  // A clock of our own: it jumps without any timer firing, as after a stalled event loop.
+  function manualClock() {
+    const clock = { ms: 0, now: () => clock.ms };
+    return clock;
+  }
+
+  it('after a clock jump, reading the gauges serves no waiter; the timer does', async () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket({ capacity: 4, refillPerSecond: 1, now: clock.now });
+    bucket.tryTake(4);
+    const head = track(bucket.take(3));
+    const next = track(bucket.take(1));
+    expect(vi.getTimerCount()).toBe(1);
+    clock.ms += 10_000;
+    for (let i = 0; i < 3; i++) {
+      // The refill is computed from the clock (capped at capacity); both takes still wait.
+      expect(bucket.tokens).toBe(4);
+      expect(bucket.waiting).toBe(2);
+    }
+    await flushMicrotasks();
+    expect(head.settled).toBe(false);
+    expect(next.settled).toBe(false);
+    // Still one timer, due when the head's refill was: it serves both, in order.
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(head).toMatchObject({ settled: true, error: undefined });
+    expect(next).toMatchObject({ settled: true, error: undefined });
+    expect(bucket.waiting).toBe(0);
+    expect(bucket.tokens).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a waiter the gauges saw as due can still be aborted: reading did not grant it', async () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket({ capacity: 2, refillPerSecond: 1, now: clock.now });
+    bucket.tryTake(2);
+    const controller = new AbortController();
+    const reason = new Error('client left');
+    const waiter = track(bucket.take(2, { signal: controller.signal }));
+    clock.ms += 5_000;
+    expect(bucket.tokens).toBe(2);
+    expect(bucket.waiting).toBe(1);
+    controller.abort(reason);
+    await flushMicrotasks();
+    expect(waiter).toMatchObject({ settled: true, error: reason });
+    // The tokens were never taken: they are there for the next caller, and no timer is left.
+    expect(bucket.waiting).toBe(0);
+    expect(bucket.tokens).toBe(2);
+    expect(bucket.tryTake(2)).toEqual({ ok: true, remaining: 0 });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('an operation after the jump serves the due waiters first, then answers in FIFO order', async () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket({ capacity: 3, refillPerSecond: 1, now: clock.now });
+    bucket.tryTake(3);
+    const waiter = track(bucket.take(2));
+    clock.ms += 60_000;
+    expect(bucket.waiting).toBe(1);
+    // tryTake is an operation: it brings the bucket up to the clock, serving the head first.
+    expect(bucket.tryTake(1)).toEqual({ ok: true, remaining: 0 });
+    await flushMicrotasks();
+    expect(waiter).toMatchObject({ settled: true, error: undefined });
+    expect(bucket.waiting).toBe(0);
   });
 });
 

@@ -1,6 +1,8 @@
 import { ClosedError } from './errors.js';
+import type { LimiterListener, Observable } from './events.js';
 import { BucketCore } from './internal/bucket-core.js';
 import { bucketConfig, checkTake, checkTryTake } from './internal/bucket-options.js';
+import { EventHub } from './internal/event-hub.js';
 import type { TryTakeResult, WaitOptions } from './types.js';
 
 export interface TokenBucketOptions {
@@ -23,8 +25,9 @@ export interface TokenBucketOptions {
  * const r = bucket.tryTake();        // { ok: true, remaining } or { ok: false, retryAfterMs }
  * ```
  */
-export class TokenBucket {
+export class TokenBucket implements Observable {
   readonly #core: BucketCore;
+  #events: EventHub | undefined;
 
   constructor(options: TokenBucketOptions) {
     this.#core = new BucketCore(bucketConfig(options));
@@ -40,15 +43,19 @@ export class TokenBucket {
     return this.#core.config.rate;
   }
 
-  /** Whole tokens available now. While anyone waits they are promised to the head waiter. */
+  /**
+   * Whole tokens in the bucket now, computed from the clock. While anyone waits they are
+   * promised to the head waiter. Reading it changes nothing (it serves no waiter).
+   */
   get tokens(): number {
-    this.#core.sync();
-    return this.#core.remaining();
+    return this.#core.remaining(this.#core.peek());
   }
 
-  /** Number of waiting `take` calls. */
+  /**
+   * Number of `take` calls still pending. One whose tokens are already there counts until the
+   * bucket's timer (or the next `take`/`tryTake`) serves it; reading this serves nobody.
+   */
   get waiting(): number {
-    this.#core.sync();
     return this.#core.waiting;
   }
 
@@ -86,5 +93,20 @@ export class TokenBucket {
   /** Rejects every waiter, then every later `take` and `tryTake`, with ClosedError (`cause`: reason). */
   close(reason?: unknown): void {
     this.#core.close(reason);
+  }
+
+  /**
+   * Call `listener` with every event, in order, until the returned function is called
+   * (idempotent): `acquired` (tokens taken; `waitedMs` for a `take` that waited), `queued` (a
+   * `take` that waits), `rejected` (`rate_limited` for a refused `tryTake`; `queue_timeout`,
+   * `aborted`, `closed` for a `take`). Tokens are not given back, so there is no `released`.
+   * A listener that throws is reported (`reportError`, else `console.error`) and changes nothing.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    const config = this.#core.config;
+    this.#events ??= new EventHub(config.now, false, (hub) => {
+      config.events = hub;
+    });
+    return this.#events.subscribe(listener as LimiterListener<unknown>);
   }
 }

@@ -14,14 +14,18 @@ afterEach(async () => {
 });
 
 describe('on @hono/node-server', () => {
-  it('a burst of 10 to a 200 ms route (limit 2, maxWaiting 3, timeout 100): 2 ok, 5 full, 3 timed out', async () => {
+  it('a burst of 10 (limit 2, maxWaiting 3, timeout 300): 2 ok, 5 full, 3 timed out', async () => {
     const sem = new Semaphore(2, { maxWaiting: 3 });
     let inFlight = 0;
     let highest = 0;
+    let refused = 0;
+    // The two holders finish only once all 8 others were answered, so how fast a loaded machine
+    // sends the burst cannot let a third request in.
+    const allRefused = deferred();
     const app = new Hono();
-    app.get('/slow', concurrency({ limit: sem, timeout: 100 }), async (c) => {
+    app.get('/slow', concurrency({ limit: sem, timeout: 300 }), async (c) => {
       highest = Math.max(highest, ++inFlight);
-      await sleep(200);
+      await allRefused.promise;
       inFlight--;
       return c.text('done');
     });
@@ -31,6 +35,7 @@ describe('on @hono/node-server', () => {
         const r = await fetch(`${served!.url}/slow`);
         const text = await r.text();
         if (r.status === 200) return 'ok';
+        if (++refused === 8) allRefused.resolve();
         expect(r.status).toBe(503);
         expect(r.headers.get('content-type')).toBe(PROBLEM_CONTENT_TYPE);
         expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

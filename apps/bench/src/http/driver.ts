@@ -89,7 +89,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-interface HttpPlan {
+export interface HttpPlan {
   connections: number;
   durationSeconds: number;
   warmupSeconds: number;
@@ -217,8 +217,10 @@ export async function runHttp(options: {
   mode: Mode;
   log: (line: string) => void;
   frameworks?: readonly string[];
+  /** Overrides the mode's plan (bench:http runs shorter socket rounds than `pnpm bench --http`). */
+  plan?: Partial<HttpPlan>;
 }): Promise<HttpResult> {
-  const plan = httpPlan(options.mode);
+  const plan = { ...httpPlan(options.mode), ...options.plan };
   const frameworks: HttpFrameworkResult[] = [];
   for (const framework of options.frameworks ?? FRAMEWORKS) {
     frameworks.push(await measureFramework(framework, plan, options.log));

@@ -9,29 +9,16 @@
 // shares the one copy `import` loads, untouched. No decorator syntax: they are applied with
 // Reflect.decorate; the sluice guards' constructor parameters carry explicit @Inject tokens.
 import 'reflect-metadata';
-import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import throttler from '@nestjs/throttler';
 import { ConcurrencyGuard, RateLimitGuard, SluiceModule } from '@sluice/nestjs';
+import { decorate, helloController, NoopGuard } from '../inject/nestjs-common.js';
 
 const { ThrottlerGuard, ThrottlerModule } = throttler;
 
-/** @type {(decorators: Function[], target: object, key?: string, desc?: PropertyDescriptor) => unknown} */
-const decorate = /** @type {any} */ (Reflect).decorate;
-
-class HelloController {
-  hello() {
-    return 'hello';
-  }
-}
-decorate(
-  [Get(), Header('Content-Type', 'text/plain')],
-  HelloController.prototype,
-  'hello',
-  Object.getOwnPropertyDescriptor(HelloController.prototype, 'hello'),
-);
-decorate([Controller()], HelloController);
+const HelloController = helloController();
 
 /**
  * @param {unknown[]} imports
@@ -64,14 +51,6 @@ function serve(imports, guard) {
     };
   };
 }
-
-// Any global guard at all: separates Nest's guard pipeline from what ConcurrencyGuard does.
-class NoopGuard {
-  canActivate() {
-    return true;
-  }
-}
-decorate([Injectable()], NoopGuard);
 
 /** @type {import('./types.js').HttpVariant[]} */
 export const variants = [

@@ -53,6 +53,38 @@ export const asyncMutex: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await sem.runExclusive(fn)', (n) => {
+      const sem = new Semaphore(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await sem.runExclusive(work);
+        },
+        verify: () => (sem.getValue() === 1 ? undefined : `value ${sem.getValue()}`),
+      };
+    }),
+
+  burst: (tasks) => {
+    const sem = new Semaphore(1);
+    return timed(self, 'const [, release] = await acquire(); release()', (n) => {
+      const per = Math.ceil(n / tasks);
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < per; i++) {
+          const [, release] = await sem.acquire();
+          release();
+        }
+      };
+      return {
+        async run() {
+          const all = new Array<Promise<void>>(tasks);
+          for (let t = 0; t < tasks; t++) all[t] = worker();
+          await Promise.all(all);
+        },
+        verify: () => (sem.getValue() === 1 ? undefined : `value ${sem.getValue()}`),
+      };
+    });
+  },
+
   waiters: () =>
     weighed(self, 'pending acquire()', (n) => {
       const sem = new Semaphore(1);

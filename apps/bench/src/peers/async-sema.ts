@@ -21,6 +21,27 @@ export const asyncSema: Library = {
       };
     }),
 
+  burst: (tasks) => {
+    const sema = new Sema(1);
+    return timed(self, 'await acquire(); release()', (n) => {
+      const per = Math.ceil(n / tasks);
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < per; i++) {
+          await sema.acquire();
+          sema.release();
+        }
+      };
+      return {
+        async run() {
+          const all = new Array<Promise<void>>(tasks);
+          for (let t = 0; t < tasks; t++) all[t] = worker();
+          await Promise.all(all);
+        },
+        verify: () => (sema.nrWaiting() === 0 ? undefined : `${sema.nrWaiting()} waiting`),
+      };
+    });
+  },
+
   handoff: (limit) =>
     timed(self, 'await acquire(); release()', (n) => {
       const sema = new Sema(limit);
@@ -58,6 +79,7 @@ export const asyncSema: Library = {
 
   missing: {
     run: 'no run/wrapper function',
+    runUncontended: 'no run/wrapper function',
     cancel: 'no timeout, signal or cancel for a queued acquire',
   },
 };

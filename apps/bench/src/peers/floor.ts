@@ -1,4 +1,4 @@
-import { ABORT_REASON, type Library, RESOLVED, Tally, timed, weighed } from './library.js';
+import { ABORT_REASON, type Library, RESOLVED, Tally, timed, weighed, work } from './library.js';
 
 const self = { name: 'floor', role: 'floor' } as const;
 
@@ -44,6 +44,13 @@ export const floor: Library = {
           })();
         }
         await Promise.all(tasks);
+      },
+    })),
+
+  runUncontended: () =>
+    timed(self, 'await fn()', (n) => ({
+      async run() {
+        for (let i = 0; i < n; i++) await work();
       },
     })),
 
@@ -98,6 +105,10 @@ export const floor: Library = {
         await producer;
       },
     })),
+
+  jobs: (limit) => floor.run!(limit),
+
+  pendingJobs: () => floor.waiters!(),
 
   tryTake: (mode) =>
     timed(self, 'sync call of a constant', (n) => {

@@ -39,6 +39,27 @@ export const henrygdSemaphore: Library = {
       };
     }),
 
+  burst: (tasks) => {
+    const sem = getSemaphore(undefined, 1);
+    return timed(self, 'await acquire(); release()', (n) => {
+      const per = Math.ceil(n / tasks);
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < per; i++) {
+          await sem.acquire();
+          sem.release();
+        }
+      };
+      return {
+        async run() {
+          const all = new Array<Promise<void>>(tasks);
+          for (let t = 0; t < tasks; t++) all[t] = worker();
+          await Promise.all(all);
+        },
+        verify: () => (sem.size() === 0 ? undefined : `size ${sem.size()}`),
+      };
+    });
+  },
+
   waiters: () =>
     weighed(self, 'pending acquire()', (n) => {
       const sem = getSemaphore(undefined, 1);
@@ -59,6 +80,7 @@ export const henrygdSemaphore: Library = {
 
   missing: {
     run: 'no run/wrapper function',
+    runUncontended: 'no run/wrapper function',
     cancel: 'no timeout, signal or cancel for a queued acquire',
   },
 };

@@ -3,14 +3,16 @@ import { asyncMutex } from './async-mutex.js';
 import { asyncSema } from './async-sema.js';
 import { floor } from './floor.js';
 import { henrygdSemaphore } from './henrygd-semaphore.js';
+import { idealRing, idealRingPermit } from './ideal-ring.js';
 import type { Capability, Library } from './library.js';
 import { limiterLib } from './limiter.js';
 import { pLimitLib } from './p-limit.js';
 import { pQueueLib } from './p-queue.js';
+import { permitFloor } from './permit-floor.js';
 import { sluice } from './sluice.js';
 
-export { sluiceLock } from './sluice.js';
-export { floor, sluice };
+export { sluiceLock, sluiceSignalJobs } from './sluice.js';
+export { floor, idealRing, idealRingPermit, permitFloor, sluice };
 
 /** The concurrency peers, in the order the tables list them. */
 export const semaphorePeers: Library[] = [
@@ -24,7 +26,7 @@ export const semaphorePeers: Library[] = [
 /** Every library whose version the report records. */
 export const allLibraries: Library[] = [sluice, ...semaphorePeers, limiterLib];
 
-export { limiterLib, pQueueLib };
+export { limiterLib, pLimitLib, pQueueLib };
 
 /** A row per library for one capability: its own mapping, or n/a with its reason. */
 export function entries<A extends unknown[]>(

@@ -15,11 +15,19 @@ export interface Library {
   uncontended?(): Entry;
   handoff?(limit: number): Entry;
   run?(limit: number): Entry;
+  /** `run(fn)` (or the peer's wrapper) awaited in sequence, limit 1: never contended. */
+  runUncontended?(): Entry;
+  /** `tasks` tasks loop `await acquire(); release()` on one long-lived limit-1 semaphore. */
+  burst?(tasks: number): Entry;
   /** `order[i]` is the index of the i-th waiter to abort (the same permutation for everyone). */
   cancel?(order: (n: number) => Uint32Array): Entry;
   waiters?(): Entry;
   queue?(capacity: number): Entry;
   tryTake?(mode: TryTakeMode): Entry;
+  /** Spawn `n` small jobs at `limit` and wait until all are done (JobScheduler vs task queues). */
+  jobs?(limit: number): Entry;
+  /** Jobs accepted but not started (limit 1, the slot held), weighed on the heap. */
+  pendingJobs?(): Entry;
   /** Why a capability is missing: shown as n/a in its scenario. */
   missing?: Partial<Record<Capability, string>>;
 }
@@ -28,10 +36,14 @@ export type Capability =
   | 'uncontended'
   | 'handoff'
   | 'run'
+  | 'runUncontended'
+  | 'burst'
   | 'cancel'
   | 'waiters'
   | 'queue'
-  | 'tryTake';
+  | 'tryTake'
+  | 'jobs'
+  | 'pendingJobs';
 
 export function na(library: Pick<Library, 'name' | 'role'>, reason: string): Entry {
   return { library: library.name, role: library.role, api: '—', na: reason };

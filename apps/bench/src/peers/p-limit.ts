@@ -23,6 +23,17 @@ export const pLimitLib: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await limit(fn)', (n) => {
+      const limited = pLimit(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await limited(work);
+        },
+        verify: () => (limited.activeCount === 0 ? undefined : `active ${limited.activeCount}`),
+      };
+    }),
+
   waiters: () =>
     weighed(self, 'pending limit(fn)', (n) => {
       const limited = pLimit(1);
@@ -40,9 +51,14 @@ export const pLimitLib: Library = {
       };
     }),
 
+  // Its jobs are its run-wrapper calls: the same loops as `run` and `waiters`.
+  jobs: (limit) => pLimitLib.run!(limit),
+  pendingJobs: () => pLimitLib.waiters!(),
+
   missing: {
     uncontended: 'no acquire/release (only limit(fn))',
     handoff: 'no acquire/release (only limit(fn))',
+    burst: 'no acquire/release (only limit(fn))',
     cancel: 'clearQueue() drops every pending task; no per-task signal',
   },
 };

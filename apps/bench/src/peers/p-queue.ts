@@ -23,6 +23,17 @@ export const pQueueLib: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await queue.add(fn)', (n) => {
+      const queue = new PQueue({ concurrency: 1 });
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await queue.add(work);
+        },
+        verify: () => (queue.pending === 0 ? undefined : `pending ${queue.pending}`),
+      };
+    }),
+
   cancel: (order) =>
     timed(self, 'add(fn, { signal }), abort each', async (n) => {
       const queue = new PQueue({ concurrency: 1 });
@@ -97,8 +108,13 @@ export const pQueueLib: Library = {
       };
     }),
 
+  // `queue.add(fn)` is p-queue's job: the same loops as `run` and `waiters`.
+  jobs: (limit) => pQueueLib.run!(limit),
+  pendingJobs: () => pQueueLib.waiters!(),
+
   missing: {
     uncontended: 'no acquire/release (only add(fn))',
     handoff: 'no acquire/release (only add(fn))',
+    burst: 'no acquire/release (only add(fn))',
   },
 };

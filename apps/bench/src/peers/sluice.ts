@@ -1,5 +1,21 @@
-import { BoundedQueue, Lock, type Permit, Semaphore, TokenBucket } from '@sluice/core';
-import { ABORT_REASON, type Library, Tally, timed, weighed, work } from './library.js';
+import {
+  BoundedQueue,
+  JobScheduler,
+  Lock,
+  type Permit,
+  Semaphore,
+  TokenBucket,
+} from '@sluice/core';
+import {
+  ABORT_REASON,
+  gate,
+  type Library,
+  RESOLVED,
+  Tally,
+  timed,
+  weighed,
+  work,
+} from './library.js';
 
 const self = { name: '@sluice/core', role: 'sluice' } as const;
 const lockSelf = { name: '@sluice/core Lock', role: 'sluice' } as const;
@@ -65,6 +81,39 @@ export const sluice: Library = {
       };
     }),
 
+  runUncontended: () =>
+    timed(self, 'await sem.run(fn)', (n) => {
+      const sem = new Semaphore(1);
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) await sem.run(work);
+        },
+        verify: () => (sem.available === 1 ? undefined : `available ${sem.available}`),
+      };
+    }),
+
+  burst: (tasks) => {
+    // One semaphore for every run of the row: long-lived, as in a server.
+    const sem = new Semaphore(1);
+    return timed(self, 'await acquire(); permit.release()', (n) => {
+      const per = Math.ceil(n / tasks);
+      const worker = async (): Promise<void> => {
+        for (let i = 0; i < per; i++) (await sem.acquire()).release();
+      };
+      return {
+        async run() {
+          const all = new Array<Promise<void>>(tasks);
+          for (let t = 0; t < tasks; t++) all[t] = worker();
+          await Promise.all(all);
+        },
+        verify: () =>
+          sem.available === 1 && sem.waiting === 0
+            ? undefined
+            : `available ${sem.available}, waiting ${sem.waiting}`,
+      };
+    });
+  },
+
   cancel: (order) =>
     timed(self, 'acquire({ signal }), abort each', async (n) => {
       const sem = new Semaphore(1);
@@ -120,6 +169,38 @@ export const sluice: Library = {
       };
     }),
 
+  jobs: (limit) =>
+    timed(self, 'spawn(fn) ×n; await wait()', (n) => {
+      // Unbounded pending, as p-limit and p-queue are: the rows measure the same work.
+      const scheduler = new JobScheduler({ limit, pendingLimit: Number.POSITIVE_INFINITY });
+      return {
+        async run() {
+          for (let i = 0; i < n; i++) void scheduler.spawn(work);
+          await scheduler.wait();
+        },
+        verify: () => {
+          const s = scheduler.stats();
+          return s.fulfilled === n && s.maxActive === limit ? undefined : JSON.stringify(s);
+        },
+      };
+    }),
+
+  pendingJobs: () =>
+    weighed(self, 'pending spawn(fn)', (n) => {
+      const scheduler = new JobScheduler({ limit: 1, pendingLimit: Number.POSITIVE_INFINITY });
+      const blocker = gate();
+      void scheduler.spawn(() => blocker.promise);
+      return {
+        enqueue(sink) {
+          for (let i = 0; i < n; i++) sink[i] = scheduler.spawn(work);
+        },
+        async drain() {
+          blocker.open();
+          await scheduler.wait();
+        },
+      };
+    }),
+
   tryTake: (mode) =>
     timed(self, 'TokenBucket tryTake()', (n) => {
       const bucket =
@@ -136,6 +217,26 @@ export const sluice: Library = {
       };
     }),
 };
+
+const signalSelf = { name: '@sluice/core (fn takes a signal)', role: 'sluice' } as const;
+const takesSignal = (_signal: AbortSignal): Promise<void> => RESOLVED;
+
+/**
+ * The same jobs, with a function that declares the `signal` parameter, so each job gets an
+ * AbortController (~4 µs in Node 20): what cancellable jobs cost, for reference.
+ */
+export function sluiceSignalJobs(limit: number) {
+  return timed(signalSelf, 'spawn((signal) => fn) ×n; await wait()', (n) => {
+    const scheduler = new JobScheduler({ limit, pendingLimit: Number.POSITIVE_INFINITY });
+    return {
+      async run() {
+        for (let i = 0; i < n; i++) void scheduler.spawn(takesSignal);
+        await scheduler.wait();
+      },
+      verify: () => (scheduler.stats().fulfilled === n ? undefined : 'not all fulfilled'),
+    };
+  });
+}
 
 /** Lock, the mutex face of Semaphore(1): only the uncontended scenario, for reference. */
 export const sluiceLock = {

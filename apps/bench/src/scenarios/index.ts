@@ -2,11 +2,16 @@ import { shuffled } from '../harness.js';
 import {
   entries,
   floor,
+  idealRing,
+  idealRingPermit,
   limiterLib,
+  permitFloor,
+  pLimitLib,
   pQueueLib,
   semaphorePeers,
   sluice,
   sluiceLock,
+  sluiceSignalJobs,
 } from '../peers/index.js';
 import type { Case, Sizes } from '../types.js';
 
@@ -19,7 +24,14 @@ export const SCENARIOS: Record<number, string> = {
   5: 'heap',
   6: 'queue',
   7: 'trytake',
+  8: 'run-uncontended',
+  9: 'burst',
+  10: 'jobs',
+  11: 'job-heap',
 };
+
+/** Scenario 9: how many tasks take turns on the one semaphore (so 3 wait at any time). */
+export const BURST_TASKS = 4;
 
 const warm = (n: number): number => Math.max(100, Math.floor(n / 10));
 
@@ -47,7 +59,10 @@ export function buildCases(sizes: Sizes): Case[] {
     metric: 'time',
     n: sizes.uncontended,
     warmupN: warm(sizes.uncontended),
-    entries: [...entries(everyone, 'uncontended'), sluiceLock.uncontended()],
+    entries: [
+      ...entries([floor, permitFloor, sluice, ...semaphorePeers], 'uncontended'),
+      sluiceLock.uncontended(),
+    ],
   });
 
   for (const limit of [1, 10, 100]) {
@@ -123,6 +138,50 @@ export function buildCases(sizes: Sizes): Case[] {
       entries: entries([floor, sluice, limiterLib], 'tryTake', mode),
     });
   }
+
+  cases.push({
+    scenario: 8,
+    id: 'run-uncontended',
+    title: 'run() or the peer’s wrapper, uncontended, limit 1, in sequence',
+    variant: 'limit 1',
+    metric: 'time',
+    n: sizes.runUncontended,
+    warmupN: warm(sizes.runUncontended),
+    entries: entries(everyone, 'runUncontended'),
+  });
+
+  cases.push({
+    scenario: 9,
+    id: `burst-${BURST_TASKS}`,
+    title: `Small bursts on one long-lived semaphore: ${BURST_TASKS} tasks loop acquire/release, limit 1`,
+    variant: `${BURST_TASKS} tasks`,
+    metric: 'time',
+    n: sizes.burst,
+    warmupN: warm(sizes.burst),
+    entries: entries([idealRing, idealRingPermit, sluice, ...semaphorePeers], 'burst', BURST_TASKS),
+  });
+
+  cases.push({
+    scenario: 10,
+    id: 'jobs-limit-10',
+    title: 'Background jobs: spawn n small jobs, wait until all are done',
+    variant: 'limit 10',
+    metric: 'time',
+    n: sizes.jobs,
+    warmupN: warm(sizes.jobs),
+    entries: [...entries([floor, sluice, pLimitLib, pQueueLib], 'jobs', 10), sluiceSignalJobs(10)],
+  });
+
+  cases.push({
+    scenario: 11,
+    id: 'heap-per-pending-job',
+    title: 'Heap bytes per pending job',
+    variant: `${sizes.pendingJobs.toLocaleString('en-US')} jobs`,
+    metric: 'heap',
+    n: sizes.pendingJobs,
+    warmupN: warm(sizes.pendingJobs),
+    entries: entries([floor, sluice, pLimitLib, pQueueLib], 'pendingJobs'),
+  });
 
   return cases;
 }

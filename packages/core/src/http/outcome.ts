@@ -2,6 +2,7 @@
 // whose permits have `drop()` and `ignore()`): the way a request ended is a sample of the
 // downstream's health. Shared by the three adapters so that they classify alike.
 
+import { reportListenerError } from '../internal/event-hub.js';
 import type { AdaptivePermit, Permit } from '../types.js';
 import { describeValue } from './options.js';
 
@@ -53,8 +54,9 @@ export function isAdaptivePermit(permit: Permit): permit is AdaptivePermit {
 /**
  * Gives back a permit whose request ended with `outcome`: an adaptive one by its class
  * (`classify`, default `classifyOutcome`), any other by `release()`. The permit returns even
- * when `classify` throws or answers something else (then as `ignore()`, and the error is
- * rethrown: a bug in the callback is not swallowed).
+ * when `classify` throws or answers something else: then as `ignore()`, and the error goes to
+ * `reportError` (or the console). Adapters call this from a response's 'close' listener, where
+ * a throw would be an uncaught exception that takes the server down for a bug in a callback.
  */
 export function settlePermit(
   permit: Permit,
@@ -70,15 +72,18 @@ export function settlePermit(
     verdict = classify(outcome);
   } catch (error) {
     permit.ignore();
-    throw error;
+    reportListenerError(error);
+    return;
   }
   if (verdict === 'success') permit.release();
   else if (verdict === 'drop') permit.drop();
   else if (verdict === 'ignore') permit.ignore();
   else {
     permit.ignore();
-    throw new TypeError(
-      `Expected \`classify\` to return "success", "drop" or "ignore", got ${describeValue(verdict)}`,
+    reportListenerError(
+      new TypeError(
+        `Expected \`classify\` to return "success", "drop" or "ignore", got ${describeValue(verdict)}`,
+      ),
     );
   }
 }

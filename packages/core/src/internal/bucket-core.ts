@@ -4,6 +4,7 @@
 import { ClosedError, TimeoutError } from '../errors.js';
 import type { TryTakeResult } from '../types.js';
 import type { BucketScheduler, Scheduled } from './bucket-scheduler.js';
+import type { EventHub } from './event-hub.js';
 
 /** Settings shared by reference, so a keyed table of buckets stores them once. */
 export interface BucketConfig {
@@ -15,6 +16,8 @@ export interface BucketConfig {
   readonly signals: SignalHub;
   /** The one timer of every bucket sharing this config. */
   readonly scheduler: BucketScheduler;
+  /** The limiter's listeners, set only while there is one (the hot path's one check). */
+  events: EventHub | null;
 }
 
 // Refill is elapsed * rate / 1000, so sums drift by rounding; a deficit this small is none.
@@ -25,6 +28,8 @@ export interface Waiter {
   readonly need: number;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
+  /** When it queued; taken only while somebody listens. */
+  at: number | undefined;
   group: SignalGroup | undefined;
   prev: Waiter | undefined;
   next: Waiter | undefined;
@@ -81,6 +86,10 @@ class SignalGroup {
       waiter.core.cancel(waiter, this.signal.reason);
       touched.add(waiter.core);
     }
+    // Reported once every waiter of the signal is out: a listener runs on a settled queue.
+    for (const waiter of this.waiters) {
+      waiter.core.config.events?.left(waiter, 'aborted', waiter.need, waiter.core.key);
+    }
     this.waiters.clear();
     for (const core of touched) core.afterCancel();
   }
@@ -95,6 +104,8 @@ export class BucketCore implements Scheduled {
   /** Tokens wanted by everybody waiting: what a newcomer queues behind. */
   queued = 0;
   closed = false;
+  /** The KeyedTokenBucket key of this bucket (undefined for a TokenBucket): events carry it. */
+  key: unknown = undefined;
   /** Scheduler bookkeeping: when to wake, and where in its heap (-1: not scheduled). */
   due = 0;
   slot = -1;
@@ -110,27 +121,37 @@ export class BucketCore implements Scheduled {
   /** Bring the bucket up to the clock: refill, then serve the waiters whose tokens are there. */
   sync(): void {
     const now = this.config.now();
-    const elapsed = now - this.last;
     // A clock that steps back refills nothing (and does not move `last`, or the step would
     // be counted twice once the clock catches up).
-    if (elapsed > 0) {
-      this.tokens = Math.min(
-        this.config.capacity,
-        this.tokens + (elapsed * this.config.rate) / 1000,
-      );
+    if (now > this.last) {
+      this.tokens = this.#refilled(now);
       this.last = now;
     }
     if (this.#head !== undefined && this.tokens + EPSILON >= this.#head.need) this.#serve();
   }
 
-  /** Whole tokens available now (after sync). */
-  remaining(): number {
-    return Math.floor(this.tokens + EPSILON);
+  /** Whole tokens available now (after sync, or of `peek()`). */
+  remaining(tokens: number = this.tokens): number {
+    return Math.floor(tokens + EPSILON);
   }
 
-  /** Full and idle (after sync): such a bucket carries no information. */
-  isFull(): boolean {
-    return this.waiting === 0 && this.tokens + EPSILON >= this.config.capacity;
+  /**
+   * The tokens the clock says are there, changing nothing: for getters, which must not serve
+   * anyone (only the timer and the operations do). Waiters whose tokens are there still count.
+   */
+  peek(): number {
+    return this.#refilled(this.config.now());
+  }
+
+  #refilled(now: number): number {
+    const elapsed = now - this.last;
+    if (elapsed <= 0) return this.tokens;
+    return Math.min(this.config.capacity, this.tokens + (elapsed * this.config.rate) / 1000);
+  }
+
+  /** Full and idle (after sync, or of `peek()`): such a bucket carries no information. */
+  isFull(tokens: number = this.tokens): boolean {
+    return this.waiting === 0 && tokens + EPSILON >= this.config.capacity;
   }
 
   /** Milliseconds until this bucket is full and idle again (after sync). */
@@ -147,17 +168,27 @@ export class BucketCore implements Scheduled {
     this.sync();
     if (this.waiting === 0 && this.tokens + EPSILON >= need) {
       this.tokens = Math.max(0, this.tokens - need);
+      this.config.events?.taken(need, this.key);
       return { ok: true, remaining: this.remaining() };
     }
+    this.config.events?.refused('rate_limited', need, this.key);
     return { ok: false, retryAfterMs: Math.max(1, this.waitFor(need)) };
   }
 
   take(need: number, signal: AbortSignal | undefined, timeout: number | undefined): Promise<void> {
-    if (this.closed) return Promise.reject(new ClosedError(undefined, 'Token bucket is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const events = this.config.events;
+    if (this.closed) {
+      events?.refused('closed', need, this.key);
+      return Promise.reject(new ClosedError(undefined, 'Token bucket is closed'));
+    }
+    if (signal?.aborted) {
+      events?.refused('aborted', need, this.key);
+      return Promise.reject(signal.reason);
+    }
     this.sync();
     if (this.waiting === 0 && this.tokens + EPSILON >= need) {
       this.tokens = Math.max(0, this.tokens - need);
+      events?.taken(need, this.key);
       return Promise.resolve();
     }
     // The wait is known now: nobody can overtake (tryTake fails while anyone waits) and those
@@ -165,6 +196,7 @@ export class BucketCore implements Scheduled {
     // A wait that cannot fit fails at once instead of holding a place it will give up.
     const wait = this.waitFor(need);
     if (timeout !== undefined && wait > timeout) {
+      events?.refused('queue_timeout', need, this.key);
       return Promise.reject(
         new TimeoutError(
           timeout,
@@ -178,6 +210,7 @@ export class BucketCore implements Scheduled {
         need,
         resolve,
         reject,
+        at: undefined,
         group: undefined,
         prev: this.#tail,
         next: undefined,
@@ -189,6 +222,7 @@ export class BucketCore implements Scheduled {
       this.queued += need;
       if (signal !== undefined) this.config.signals.join(waiter, signal);
       if (this.#head === waiter) this.#rearm();
+      events?.queued(waiter, need, this.key);
     });
   }
 
@@ -206,6 +240,7 @@ export class BucketCore implements Scheduled {
       waiter.prev = waiter.next = undefined;
       this.#unlisten(waiter);
       waiter.reject(new ClosedError(reason, 'Token bucket is closed'));
+      this.config.events?.left(waiter, 'closed', waiter.need, this.key);
       waiter = next;
     }
   }
@@ -223,6 +258,7 @@ export class BucketCore implements Scheduled {
       this.#unlink(waiter);
       this.#unlisten(waiter);
       waiter.resolve();
+      this.config.events?.served(waiter, waiter, waiter.need, this.key);
       waiter = this.#head;
     }
     this.#rearm();

@@ -39,6 +39,7 @@ export function bucketConfig(options: BucketSettings): BucketConfig {
     now: clock,
     signals: new SignalHub(),
     scheduler: new BucketScheduler(clock),
+    events: null,
   };
 }
 

@@ -36,6 +36,14 @@ export class QueueRing<T> {
     return item;
   }
 
+  /** Puts `item` back in front of the oldest one (an item a consumer took but could not use). */
+  unshift(item: T): void {
+    if (this.#size === this.#buf.length) this.#grow();
+    this.#head = (this.#head - 1) & this.#mask;
+    this.#buf[this.#head] = item;
+    this.#size++;
+  }
+
   /** Removes every item, oldest first. */
   drain(): T[] {
     const out = new Array<T>(this.#size);

@@ -3,14 +3,17 @@
 // Data structure: a FIFO of waiter nodes in a ring (see WaiterRing). A permit is a Grant (core,
 // weight; the methods on the prototype), fresh for every grant, so a released permit can never
 // reach a later one. The uncontended path allocates a Grant and one resolved promise. A queued
-// waiter is a Grant too, with its queue fields (slot, resolve, wait): it is resolved as the
-// permit itself, so a hand-off allocates nothing. A waiter is an object literal made in one
-// place (newWaiter), not a class instance: V8 keeps an allocation site for literals and
-// pretenures the ones that live long (a long queue), so queues are not copied by scavenges and
-// a grant writes an old object into an old promise (measured on Node 20: 15-25% less CPU in
-// the bench's contended hand-off than a class node). A queued waiter costs the node, its
-// promise and that promise's `resolve`. A waiter with a signal or a timeout gets one more
-// small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
+// waiter is a plain node (core, weight, slot, resolve, wait); its grant resolves it with a
+// fresh Grant (a TimedGrant, and the node a timed one, while a listener wants times). The node is an object literal made in one place (newWaiter), not a class
+// instance: V8 keeps an allocation site for literals and pretenures the ones that live long (a
+// long queue), so queues are not copied by scavenges (measured on Node 20: 15-25% less CPU in
+// the bench's contended hand-off than a class node). It has no `__proto__`: setting one in a
+// literal is a runtime call per waiter (a fifth of the CPU of a small-burst hand-off in the
+// bench's scenario 9), where a short-lived Grant costs a few ns. A plain waiter (weight 1, no
+// signal, no timeout, nobody listening to events) has no node at all: its promise's `resolve`
+// is the ring entry (about 170 B per waiter instead of 235 in the bench's scenario 5). Otherwise
+// a queued waiter costs the node, its promise and that promise's `resolve`. A waiter with a signal or a timeout gets one
+// more small object (`Wait`: timer, abort-group links), so plain waiters do not pay for those
 // fields. Removing a waiter is O(1); every loop that settles many waiters is iterative (no
 // recursion, no stack growth with the queue length).
 //
@@ -21,6 +24,7 @@
 import { ClosedError, QueueFullError, TimeoutError } from '../errors.js';
 import type { AcquireOptions, Permit, SemaphoreStats } from '../types.js';
 import { clearTimer, setTimer, type TimerHandle } from './clock.js';
+import type { EventHub, Timed } from './event-hub.js';
 import {
   assertOptions,
   assertPositiveInteger,
@@ -36,6 +40,13 @@ type Resolve = (value: Permit | PromiseLike<Permit>) => void;
 export class Grant implements Permit {
   core: SemaphoreCore | null;
   readonly weight: number;
+  /**
+   * Clock time of the grant (of the enqueue, while waiting). Only the permits and waiters made
+   * while somebody listens have this field (TimedGrant, newTimedWaiter): the others weigh what
+   * they did before events existed. It is a real field there, not one added later: adding a
+   * property to a long-lived (old-generation) waiter costs an out-of-object store per event.
+   */
+  declare at?: number;
 
   constructor(core: SemaphoreCore, weight: number) {
     this.core = core;
@@ -50,7 +61,7 @@ export class Grant implements Permit {
     const core = this.core;
     if (core !== null) {
       this.core = null;
-      core.release(this.weight);
+      core.release(this.weight, this);
     }
   }
 
@@ -59,28 +70,37 @@ export class Grant implements Permit {
   }
 }
 
+/** A permit granted at once while somebody listens: a Grant with room for its grant time. */
+class TimedGrant extends Grant {
+  override at: number | undefined = undefined;
+}
+
 /**
- * A queued acquire, and once granted the permit itself. States, without a state field:
- * waiting <=> `resolve !== null`; `core` is null once it left the queue unserved (aborted,
- * timed out, closed, resized away) or, after a grant, once released.
+ * A queued acquire. States, without a state field: waiting <=> `resolve !== null`; `core` is
+ * null once it left the queue unserved (aborted, timed out, closed, resized away). A grant
+ * resolves it with a fresh Grant.
  */
-export interface Waiter extends Grant {
+export interface Waiter {
+  core: SemaphoreCore | null;
+  readonly weight: number;
   slot: number;
   resolve: Resolve | null;
   wait: Wait | null;
+  /** Only on waiters made while somebody listens (see Timed): when it queued. */
+  at?: number | undefined;
 }
 
-// The only place a Waiter is made: one allocation site, one shape (see the top comment).
-// `__proto__` in a literal sets the prototype at creation, keeping the object fast.
+// The only place a Waiter is made: one allocation site, one shape (see the top comment). A
+// plain literal: V8 copies it from its boilerplate inline, where a `__proto__` literal costs a
+// runtime call to set the prototype on every waiter.
 function newWaiter(core: SemaphoreCore, weight: number): Waiter {
-  return {
-    __proto__: Grant.prototype,
-    core,
-    weight,
-    slot: 0,
-    resolve: null,
-    wait: null,
-  } as unknown as Waiter;
+  if (core.events !== null) return newTimedWaiter(core, weight);
+  return { core, weight, slot: 0, resolve: null, wait: null };
+}
+
+// While somebody listens: a second site and shape, with the enqueue (then grant) time.
+function newTimedWaiter(core: SemaphoreCore, weight: number): Waiter {
+  return { core, weight, slot: 0, resolve: null, wait: null, at: undefined };
 }
 
 /** What only a waiter with a signal or a timeout needs. */
@@ -103,6 +123,20 @@ function capture(resolve: Resolve): void {
   capturing!.resolve = resolve;
 }
 
+// A plain waiter (weight 1, no signal, no timeout) needs no node: its `resolve` alone is
+// queued, and its grant resolves it with a fresh Grant. Nothing can remove it from the middle
+// of the queue (only a signal or a timeout can), so it needs no slot either.
+let pushingTo: WaiterRing<Entry> | null = null;
+function pushResolve(resolve: Resolve): void {
+  pushingTo!.push(resolve);
+}
+
+/** A queued entry: a node, or a plain waiter's bare `resolve`. */
+type Entry = Waiter | Resolve;
+
+/** What events time a bare `resolve` entry from: nothing, so the hub uses its subscribe time. */
+const UNTIMED: Timed = {};
+
 // A waiter keeps only its `resolve` (one function, not two: less memory per waiter) and is
 // rejected through it: resolving with an object whose `then` getter throws rejects the promise
 // at once with what was thrown (ECMAScript Promise Resolve Functions, step "If then is an
@@ -117,6 +151,9 @@ const REJECTING = {
 function rejectWaiter(node: Waiter, reason: unknown): void {
   const resolve = node.resolve!;
   node.resolve = null;
+  rejectThrough(resolve, reason);
+}
+function rejectThrough(resolve: Resolve, reason: unknown): void {
   rejection = reason;
   resolve(REJECTING);
   rejection = undefined;
@@ -175,10 +212,16 @@ export class AbortGroup {
     // Unlink (and reject) every waiter first, then serve whoever is behind them: an aborted
     // waiter must not be granted by a drain triggered by its own group's earlier members.
     const touched: SemaphoreCore[] = [];
+    // (core, node) pairs to report once every waiter is out: a listener runs on a settled queue.
+    let report: Array<SemaphoreCore | Waiter> | null = null;
     for (let wait = this.head; wait !== null; wait = wait.next) {
       const core = wait.node.core!;
       core.remove(wait.node);
       core.aborted++;
+      if (core.events !== null) {
+        report ??= [];
+        report.push(core, wait.node);
+      }
       if (!core.touched) {
         core.touched = true;
         touched.push(core);
@@ -192,6 +235,13 @@ export class AbortGroup {
       wait.node.wait = null;
       rejectWaiter(wait.node, reason);
       wait = next;
+    }
+    if (report !== null) {
+      for (let i = 0; i < report.length; i += 2) {
+        const core = report[i] as SemaphoreCore;
+        const node = report[i + 1] as Waiter;
+        core.events?.left(node, 'aborted', node.weight, core.key);
+      }
     }
     for (const core of touched) {
       core.touched = false;
@@ -225,14 +275,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-// Called synchronously from run(): fn starts in the caller's frame, the release is in finally.
+// `fn` never starts before run() returns, served at once or not (never sometimes-sync, like
+// async-mutex's runExclusive and p-limit): a free permit is taken at the call (the gauges and
+// FIFO order see it at once) and `fn` starts a microtask later (`defer`); the `await` resumes
+// in the caller's async context. The release is in finally, whatever happens.
 async function callHeld<T>(
   permit: Grant,
   fn: (...args: unknown[]) => T | PromiseLike<T>,
   thisArg: unknown,
   args: unknown[] | undefined,
+  defer: boolean,
 ): Promise<T> {
   try {
+    if (defer) await undefined;
     const result = fn.apply(thisArg, args as unknown[]);
     return isPromiseLike(result) ? await result : result;
   } finally {
@@ -249,7 +304,7 @@ function callAfter<T>(
   thisArg: unknown,
   args: unknown[] | undefined,
 ): Promise<T> {
-  return pending.then((permit) => callHeld(permit as Grant, fn, thisArg, args));
+  return pending.then((permit) => callHeld(permit as Grant, fn, thisArg, args, false));
 }
 
 export class SemaphoreCore {
@@ -260,8 +315,10 @@ export class SemaphoreCore {
   readonly onEmpty: ((core: SemaphoreCore) => void) | null;
   /** The KeyedSemaphore key this core serves (undefined for a plain Semaphore). */
   key: unknown = undefined;
+  /** The limiter's listeners, set only while there is one: the hot path's one check. */
+  events: EventHub | null = null;
   inUse = 0;
-  readonly queue = new WaiterRing<Waiter>();
+  readonly queue = new WaiterRing<Entry>();
   closed = false;
   closeReason: unknown = undefined;
   idleResolvers: Array<() => void> | null = null;
@@ -313,19 +370,28 @@ export class SemaphoreCore {
       if (weight > this.capacity && this.capacity > 0) {
         return Promise.reject(weightAboveCapacity(weight, this.capacity));
       }
-      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) {
+        this.events?.refused('aborted', weight, this.key);
+        return Promise.reject(signal.reason);
+      }
     }
-    if (this.closed) return Promise.reject(new ClosedError(this.closeReason));
+    if (this.closed) {
+      this.events?.refused('closed', weight, this.key);
+      return Promise.reject(new ClosedError(this.closeReason));
+    }
     if (this.queue.size === 0 && weight <= this.capacity - this.inUse) return this.grantNew(weight);
     if (this.queue.size >= this.maxWaiting) {
       this.rejected++;
+      this.events?.refused('queue_full', weight, this.key);
       return Promise.reject(new QueueFullError(`Queue is full (maxWaiting: ${this.maxWaiting})`));
     }
     // timeout 0 means "do not wait": refuse now rather than arm a 0 ms timer.
     if (timeout === 0) {
       this.timedOut++;
+      this.events?.refused('queue_timeout', weight, this.key);
       return Promise.reject(new TimeoutError(0));
     }
+    if (weight === 1 && signal === undefined && timeout === undefined) return this.enqueuePlain();
     const node = newWaiter(this, weight);
     const promise = this.enqueue(node);
     if (signal !== undefined || timeout !== undefined) {
@@ -348,6 +414,19 @@ export class SemaphoreCore {
     const promise = new Promise<Permit>(capture);
     capturing = null;
     this.queue.push(node);
+    if (this.events !== null) this.events.queued(node, node.weight, this.key);
+    return promise;
+  }
+
+  /**
+   * Queue a plain waiter (weight 1, no signal, no timeout): its `resolve` is the entry. While
+   * somebody listens, a timed node instead, so that its wait can be reported.
+   */
+  enqueuePlain(): Promise<Permit> {
+    if (this.events !== null) return this.enqueue(newWaiter(this, 1));
+    pushingTo = this.queue;
+    const promise = new Promise<Permit>(pushResolve);
+    pushingTo = null;
     return promise;
   }
 
@@ -356,7 +435,7 @@ export class SemaphoreCore {
     if (options === undefined && !this.closed) {
       const waiting = this.queue.size;
       if (waiting === 0 && this.inUse < this.capacity) return Promise.resolve(this.grantNew(1));
-      if (waiting < this.maxWaiting) return this.enqueue(newWaiter(this, 1));
+      if (waiting < this.maxWaiting) return this.enqueuePlain();
     }
     const result = this.admit(options);
     return result instanceof Grant ? Promise.resolve(result) : result;
@@ -388,7 +467,7 @@ export class SemaphoreCore {
       );
     }
     const result = this.admit(options);
-    if (result instanceof Grant) return callHeld(result, fn, thisArg, args);
+    if (result instanceof Grant) return callHeld(result, fn, thisArg, args, true);
     return callAfter(result, fn, thisArg, args);
   }
 
@@ -397,12 +476,16 @@ export class SemaphoreCore {
     this.inUse = inUse;
     this.acquired++;
     if (inUse > this.maxInUse) this.maxInUse = inUse;
-    return new Grant(this, weight);
+    if (this.events === null) return new Grant(this, weight);
+    const grant = new TimedGrant(this, weight);
+    this.events.acquired(grant, weight, this.key);
+    return grant;
   }
 
-  /** Called once per Grant, by its release(). */
-  release(weight: number): void {
+  /** Called once per Grant, by its release(); `permit` (the Grant) times the hold for listeners. */
+  release(weight: number, permit?: Grant): void {
     this.inUse -= weight;
+    if (this.events !== null) this.events.released(permit ?? {}, weight, this.key);
     if (this.queue.size !== 0) this.drain();
     else if (this.inUse === 0) this.becameIdle();
   }
@@ -411,6 +494,22 @@ export class SemaphoreCore {
   drain(): void {
     const queue = this.queue;
     for (let node = queue.peek(); node !== null; node = queue.peek()) {
+      if (typeof node === 'function') {
+        if (this.inUse >= this.capacity) return;
+        queue.shift();
+        const inUse = this.inUse + 1;
+        this.inUse = inUse;
+        this.acquired++;
+        if (inUse > this.maxInUse) this.maxInUse = inUse;
+        if (this.events === null) {
+          node(new Grant(this, 1));
+        } else {
+          const grant = new TimedGrant(this, 1);
+          node(grant);
+          this.events.served(UNTIMED, grant, 1, this.key);
+        }
+        continue;
+      }
       if (node.weight > this.capacity - this.inUse) return;
       queue.shift();
       const inUse = this.inUse + node.weight;
@@ -420,7 +519,13 @@ export class SemaphoreCore {
       if (node.wait !== null) this.detach(node);
       const resolve = node.resolve!;
       node.resolve = null;
-      resolve(node);
+      if (this.events === null) {
+        resolve(new Grant(this, node.weight));
+      } else {
+        const grant = new TimedGrant(this, node.weight);
+        resolve(grant);
+        this.events.served(node, grant, node.weight, this.key);
+      }
     }
   }
 
@@ -442,6 +547,7 @@ export class SemaphoreCore {
     this.detach(node);
     this.timedOut++;
     rejectWaiter(node, new TimeoutError(timeout));
+    this.events?.left(node, 'queue_timeout', node.weight, this.key);
     // If it was the head, whoever is behind it may fit now (else the head still does not fit).
     this.drain();
     this.checkIdle();
@@ -464,7 +570,7 @@ export class SemaphoreCore {
     if (capacity > 0) {
       // Shrinking: waiters that can never fit are refused now, in queue order.
       for (const node of this.queue.toArray()) {
-        if (node.weight > capacity) {
+        if (typeof node !== 'function' && node.weight > capacity) {
           this.remove(node);
           this.detach(node);
           rejectWaiter(node, weightAboveCapacity(node.weight, capacity));
@@ -479,10 +585,18 @@ export class SemaphoreCore {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    for (const node of this.queue.toArray()) {
-      this.remove(node);
+    const entries = this.queue.toArray();
+    this.queue.clear();
+    for (const node of entries) {
+      if (typeof node === 'function') {
+        rejectThrough(node, new ClosedError(reason));
+        this.events?.left(UNTIMED, 'closed', 1, this.key);
+        continue;
+      }
+      node.core = null; // out of the queue already (cleared above); detach clears its timer
       this.detach(node);
       rejectWaiter(node, new ClosedError(reason));
+      this.events?.left(node, 'closed', node.weight, this.key);
     }
     this.checkIdle();
   }

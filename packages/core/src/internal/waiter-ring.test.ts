@@ -76,4 +76,28 @@ describe('WaiterRing', () => {
     expect(ring.peek()).toBeNull();
     expect(ring.slots.every((slot) => slot === null)).toBe(true);
   });
+
+  it('keeps bare functions in FIFO order with nodes through rebuilds, and clears', () => {
+    type Entry = Node | (() => number);
+    const ring = new WaiterRing<Entry>();
+    const model: Entry[] = [];
+    const nodes: Node[] = [];
+    for (let i = 0; i < 100; i++) {
+      const entry: Entry = i % 3 === 0 ? { id: i, slot: -1 } : () => i;
+      ring.push(entry);
+      model.push(entry);
+      if (typeof entry !== 'function') nodes.push(entry);
+    }
+    // Removing nodes by their slot still works after the rebuilds that growing made.
+    for (const node of nodes.filter((_, i) => i % 2 === 0)) {
+      ring.remove(node);
+      model.splice(model.indexOf(node), 1);
+    }
+    expect(ring.toArray()).toEqual(model);
+    expect(ring.size).toBe(model.length);
+    ring.clear();
+    expect(ring.size).toBe(0);
+    expect(ring.peek()).toBeNull();
+    expect(ring.slots.every((slot) => slot === null)).toBe(true);
+  });
 });

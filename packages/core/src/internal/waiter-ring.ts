@@ -12,9 +12,15 @@ export interface RingNode {
   slot: number;
 }
 
+/**
+ * What a ring holds: nodes, which know their slot and can be removed from anywhere, or bare
+ * functions (a plain waiter's `resolve`), which are only ever taken at the head or all at once.
+ */
+export type RingEntry = RingNode | ((...args: never[]) => unknown);
+
 const INITIAL_SLOTS = 16;
 
-export class WaiterRing<N extends RingNode> {
+export class WaiterRing<N extends RingEntry> {
   slots: (N | null)[] = new Array<N | null>(INITIAL_SLOTS).fill(null);
   mask = INITIAL_SLOTS - 1;
   /** The slot of the oldest entry, live or a hole. */
@@ -24,13 +30,15 @@ export class WaiterRing<N extends RingNode> {
   /** Live nodes. */
   size = 0;
 
-  push(node: N): void {
+  /** Queues an entry at the tail; returns its slot (a node also keeps it in `slot`). */
+  push(node: N): number {
     if (this.used === this.slots.length) this.rebuild();
     const slot = (this.head + this.used) & this.mask;
-    node.slot = slot;
+    if (typeof node !== 'function') (node as RingNode).slot = slot;
     this.slots[slot] = node;
     this.used++;
     this.size++;
+    return slot;
   }
 
   /** The oldest live node (holes before it are dropped), or null. */
@@ -54,9 +62,15 @@ export class WaiterRing<N extends RingNode> {
   }
 
   /** Removes a queued node wherever it is. */
-  remove(node: N): void {
+  remove(node: N & RingNode): void {
     this.slots[node.slot] = null;
     if (--this.size === 0) this.head = this.used = 0;
+  }
+
+  /** Empties the ring (close): the caller settles what `toArray()` returned before. */
+  clear(): void {
+    this.slots.fill(null);
+    this.head = this.used = this.size = 0;
   }
 
   /** Every live node, oldest first (for the rare walks: close, resize). */
@@ -78,7 +92,7 @@ export class WaiterRing<N extends RingNode> {
     for (let i = 0; i < this.used; i++) {
       const node = this.slots[(this.head + i) & this.mask] as N | null;
       if (node === null) continue;
-      node.slot = count;
+      if (typeof node !== 'function') (node as RingNode).slot = count;
       slots[count++] = node;
     }
     this.slots = slots;

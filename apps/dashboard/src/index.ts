@@ -1,0 +1,10 @@
+export type { CollectorOptions, LimiterSnapshot, Snapshot } from './collector.js';
+export { Collector } from './collector.js';
+export type { DashboardOptions, Reply } from './dashboard.js';
+export { closeDashboards, Dashboard } from './dashboard.js';
+export { originOf, sendReply, sendStream } from './node.js';
+export { PrometheusMetrics } from './prometheus-metrics.js';
+export type { StatsStreamOptions } from './stats-stream.js';
+export { SSE_HEADERS, statsStream } from './stats-stream.js';
+export type { WatchedLimiter } from './watched-limiter.js';
+export { SHED_REASONS } from './watched-limiter.js';

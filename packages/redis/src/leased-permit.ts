@@ -7,7 +7,7 @@ import { type Permit, SluiceError } from '@sluice/core';
 export interface LeasedPermit extends Permit, AsyncDisposable {
   /**
    * Aborts when the lease is lost: the holder stalled past it, Redis could not confirm it in
-   * time (aborted at the local deadline: send time + lease − 1 %), or Redis lost it (restart,
+   * time (aborted at the local deadline, a little before Redis's), or Redis lost it (restart,
    * failover). Its reason is a LeaseLostError. Stop the work, or at least stop writing.
    */
   readonly signal: AbortSignal;

@@ -3,12 +3,11 @@
 // Every wait is bounded in time and count; workers are killed (after SIGCONT) and the server
 // resumed also when a test fails. SLUICE_SOAK=1 runs #1 and #12 at the issue's full size.
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { UnavailableError } from '@sluice/core';
-import { build } from 'tsup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LeasedPermit, LeaseLostError, RedisSemaphore, RedisStore } from '../src/index.js';
 import { acquireCall, GRANTED, semaphoreKeys } from '../src/internal/semaphore-scripts.js';
+import { bundleWorker, packageDir } from './bundle-worker.js';
 import {
   clientLibraries,
   commandCalls,
@@ -20,9 +19,7 @@ import {
 import type { SemaphoreJob, Stamp, WorkerMessage } from './semaphore-worker.js';
 
 const SOAK = process.env.SLUICE_SOAK === '1';
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const outDir = `${packageDir}node_modules/.sluice-test`;
-const workerFile = `${outDir}/semaphore-worker.js`;
+let workerFile = '';
 const shim = new URL('./shift-clock.mjs', import.meta.url).href;
 const clock = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,22 +36,7 @@ const uniqueName = () => `fault${++names}`;
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   redis = await startRedis();
-  await build({
-    entry: { 'semaphore-worker': `${packageDir}test/semaphore-worker.ts` },
-    format: ['esm'],
-    outDir,
-    platform: 'node',
-    target: 'node20',
-    external: ['redis', 'ioredis'],
-    noExternal: ['@sluice/core'],
-    esbuildOptions(options) {
-      options.alias = { '@sluice/core': `${packageDir}../core/src/index.ts` };
-    },
-    silent: true,
-    dts: false,
-    config: false,
-    sourcemap: false,
-  });
+  workerFile = await bundleWorker('semaphore-worker');
 });
 afterEach(async () => {
   redis.resume();

@@ -79,6 +79,30 @@ describe.each(clientLibraries)('over $library', (library) => {
     expect((await keysWithTtl(redis.admin, `sluice:{${name}}`)).size).toBe(0);
   });
 
+  it('a release wakes the waiter of that key in another process by message (one channel per limiter)', async () => {
+    const name = uniqueName();
+    const here = new RedisKeyedSemaphore(newStore(), { name, capacity: 1 });
+    const there = new RedisKeyedSemaphore(newStore(), { name, capacity: 1 });
+    const other = await there.acquire('b'); // another key, waiting on the same channel
+    const otherWaiter = here.acquire('b');
+    const held = await here.acquire('a');
+    const waiting = there.acquire('a');
+    await eventually(async () => (await here.stats('a')).waiting === 1, 3000);
+    await new Promise((r) => setTimeout(r, 1100)); // the waiter's poll has backed off to 1 s
+    const released = performance.now();
+    held.release();
+    const permit = await waiting;
+    expect(performance.now() - released).toBeLessThan(500);
+    permit.release();
+    other.release();
+    (await otherWaiter).release();
+    expect(
+      Number(
+        ((await redis.admin.call('PUBSUB', 'NUMSUB', `sluice:{${name}}:wake`)) as unknown[])[1],
+      ),
+    ).toBe(2);
+  });
+
   it('run() per key passes the lease signal and releases', async () => {
     const keyed = new RedisKeyedSemaphore(newStore(), { name: uniqueName(), capacity: 1 });
     expect(await keyed.run('t1', (signal) => signal.aborted)).toBe(false);

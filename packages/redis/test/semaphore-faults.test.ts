@@ -203,6 +203,13 @@ describe('fault cases', () => {
       );
       expect(reports.flatMap((r) => r.errors)).toEqual([]);
       expect(reports.map((r) => r.unhandled)).toEqual(Array(processes).fill(0));
+      // The shim worked: workers 1 and 2 really had their wall clocks 10 minutes off.
+      expect(Math.abs(reports[1]!.dateNow - reports[0]!.dateNow - TEN_MINUTES)).toBeLessThan(
+        60_000,
+      );
+      expect(Math.abs(reports[0]!.dateNow - reports[2]!.dateNow - TEN_MINUTES)).toBeLessThan(
+        60_000,
+      );
       const stamps = reports.flatMap((r) => r.stamps);
       expect(stamps).toHaveLength(processes * count);
       const peak = peakWeight(stamps);

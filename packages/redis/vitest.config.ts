@@ -9,6 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^@sluice\/core\/http$/, replacement: core('http/index.ts') },
       { find: /^@sluice\/core$/, replacement: core('index.ts') },
+      {
+        find: /^@sluice\/express$/,
+        replacement: fileURLToPath(new URL('../express/src/index.ts', import.meta.url)),
+      },
     ],
   },
   test: {

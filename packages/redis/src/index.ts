@@ -1,6 +1,14 @@
 export { UnavailableError } from '@sluice/core';
+export type { LeasedPermit } from './leased-permit.js';
+export { LeaseLostError } from './leased-permit.js';
+export type { RedisKeyedSemaphoreOptions } from './redis-keyed-semaphore.js';
+export { RedisKeyedSemaphore } from './redis-keyed-semaphore.js';
 export type { RedisKeyedTokenBucketOptions } from './redis-keyed-token-bucket.js';
 export { RedisKeyedTokenBucket } from './redis-keyed-token-bucket.js';
+export type { RedisLockOptions } from './redis-lock.js';
+export { RedisLock } from './redis-lock.js';
+export type { RedisSemaphoreOptions } from './redis-semaphore.js';
+export { RedisSemaphore } from './redis-semaphore.js';
 export type { RedisClientLike, RedisStoreOptions, WhenUnavailable } from './redis-store.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisTokenBucketOptions } from './redis-token-bucket.js';

@@ -61,6 +61,18 @@ export let runScript: (
   args: readonly string[],
 ) => Promise<readonly number[]>;
 
+/** Part 2's hooks into a store (semaphores): its error hook, pub/sub, work to do on close. */
+export interface StoreInternals {
+  /** The user's error hook (never throws). */
+  reportError(error: unknown): void;
+  /** A new connection duplicated from the store's, for pub/sub; closed by the caller. */
+  duplicateConnection(): Connection;
+  /** Runs `fn` first when the store closes (bounded by the command timeout). */
+  onClose(fn: () => Promise<void>): void;
+}
+
+export let storeInternals: (store: RedisStore) => StoreInternals;
+
 /**
  * One per process and Redis, shared by its limiters: the connection, the command timeout, the
  * circuit breaker and the failure policy.
@@ -83,6 +95,8 @@ export class RedisStore {
   readonly #deadlines = new Deadlines(now);
   #connectedOnce = false;
   #closing: Promise<void> | undefined;
+  readonly #closeHooks: Array<() => Promise<void>> = [];
+  #ended = false;
 
   constructor(options: RedisStoreOptions) {
     assertObject('options', options);
@@ -137,7 +151,7 @@ export class RedisStore {
    * with ClosedError; those in flight settle. Calling it again returns the same promise.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#connection.close(this.#commandTimeout);
+    this.#closing ??= this.#closeAll();
     return this.#closing;
   }
 
@@ -146,8 +160,22 @@ export class RedisStore {
     return `${this.#prefix}:{${name}}:${suffix}`;
   }
 
+  async #closeAll(): Promise<void> {
+    // The limiters first (they release held permits over this connection), then the connection.
+    await Promise.all(this.#closeHooks.map((fn) => fn().catch(this.#onError)));
+    this.#ended = true;
+    await this.#connection.close(this.#commandTimeout);
+  }
+
   static {
     runScript = (store, script, keys, args) => store.#run(script, keys, args);
+    storeInternals = (store) => ({
+      reportError: store.#onError,
+      duplicateConnection: () => store.#connection.duplicate(store.#onError),
+      onClose: (fn) => {
+        store.#closeHooks.push(fn);
+      },
+    });
   }
 
   #run(
@@ -155,7 +183,10 @@ export class RedisStore {
     keys: readonly string[],
     args: readonly string[],
   ): Promise<readonly number[]> {
-    if (this.closed) return Promise.reject(new ClosedError(undefined, 'RedisStore is closed'));
+    // Limiters refuse new work once `closed`; their close hooks still release over the connection.
+    if (this.#ended || (this.closed && this.#closeHooks.length === 0)) {
+      return Promise.reject(new ClosedError(undefined, 'RedisStore is closed'));
+    }
     const admitted = this.#breaker.admit();
     if (admitted === false) {
       return Promise.reject(new UnavailableError('Redis is unavailable (circuit breaker open)'));

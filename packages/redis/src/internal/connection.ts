@@ -21,6 +21,11 @@ export interface Connection {
   duplicate(onError: (error: unknown) => void): Connection;
   /** Ends the connection: gracefully within `ms`, then by force. Never rejects. */
   close(ms: number): Promise<void>;
+  /**
+   * Puts this connection in subscriber mode on `channel` (it then sends nothing else). Both
+   * libraries subscribe again by themselves after a reconnect.
+   */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
 }
 
 interface IoRedisLike {
@@ -28,6 +33,7 @@ interface IoRedisLike {
   isCluster?: boolean;
   duplicate(options?: object): IoRedisLike;
   call(command: string, ...args: string[]): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   quit(): Promise<unknown>;
@@ -39,6 +45,7 @@ interface NodeRedisLike {
   duplicate(options?: object): NodeRedisLike;
   connect(): Promise<unknown>;
   sendCommand(args: readonly string[]): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   close?(): Promise<unknown>;
@@ -140,6 +147,12 @@ function ioredisConnection(parent: IoRedisLike, onError: (error: unknown) => voi
       ),
     send: (args) => client.call(...(args as [string, ...string[]])),
     duplicate: (onDuplicateError) => ioredisConnection(client, onDuplicateError),
+    async subscribe(channel, listener) {
+      client.on('message', (from, message) => {
+        if (from === channel) listener(String(message));
+      });
+      await client.subscribe(channel);
+    },
     async close(ms) {
       if (!(await bounded(client.quit(), ms))) client.disconnect();
     },
@@ -166,6 +179,9 @@ function nodeRedisConnection(parent: NodeRedisLike, onError: (error: unknown) =>
       ),
     send: (args) => client.sendCommand(args),
     duplicate: (onDuplicateError) => nodeRedisConnection(client, onDuplicateError),
+    async subscribe(channel, listener) {
+      await client.subscribe(channel, (message) => listener(String(message)));
+    },
     async close(ms) {
       const graceful = client.close?.() ?? client.quit?.() ?? Promise.resolve();
       if (!(await bounded(graceful, ms))) {

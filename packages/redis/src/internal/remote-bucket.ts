@@ -19,6 +19,7 @@ import {
   assertObject,
   assertPositiveFinite,
   assertPositiveInteger,
+  assertWaitOptions,
   describe,
 } from './validate.js';
 
@@ -70,17 +71,7 @@ export class RemoteBucket {
     if (options === undefined) return;
     assertObject('options', options);
     const { signal, timeout } = options as WaitOptions;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
-    }
-    if (
-      timeout !== undefined &&
-      (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
-    ) {
-      throw new (typeof timeout === 'number' ? RangeError : TypeError)(
-        `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
-      );
-    }
+    assertWaitOptions(signal, timeout);
   }
 
   tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {

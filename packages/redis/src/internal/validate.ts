@@ -64,3 +64,18 @@ export function assertFunction(name: string, value: unknown): void {
     throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   }
 }
+
+/** `signal` (an AbortSignal) and `timeout` (finite, >= 0) of a wait, each optional. */
+export function assertWaitOptions(signal: unknown, timeout: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+  ) {
+    throw new (typeof timeout === 'number' ? RangeError : TypeError)(
+      `Expected \`timeout\` to be a finite number >= 0, got ${describe(timeout)}`,
+    );
+  }
+}

@@ -1,0 +1,191 @@
+// `pnpm --filter @sluice/bench bench:redis-semaphore`: @sluice/redis's RedisSemaphore/RedisLock
+// side by side with redis-semaphore (5.x, ioredis) on one throwaway redis-server. Short runs:
+//   1. uncontended acquire + release: commands sent per cycle (MONITOR) and time;
+//   2. hand-off latency: a release on one connection to the grant on another (p50, p99);
+//   3. contended cycles per second: 4 contenders, each on its own connection, one lock.
+// Contenders are connections in one process (one clock for the hand-off), not processes.
+// Prints markdown on stdout, progress on stderr. Figures on a loaded machine are indicative.
+//
+//   node --import tsx src/redis-semaphore-bench.ts [--seconds 2] [--handoffs 100]
+import { RedisLock, RedisStore } from '@sluice/redis';
+import { Redis } from 'ioredis';
+import { Mutex } from 'redis-semaphore';
+import { startRedisServer } from '../../../scripts/redis-server.mjs';
+import { environment } from './env.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const SECONDS = flag('seconds', 2);
+const HANDOFFS = flag('handoffs', 100);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+};
+
+/** One contender: acquire resolves a release function (which resolves once confirmed). */
+type Acquire = () => Promise<() => Promise<unknown>>;
+interface Peer {
+  name: string;
+  /** A contender on a new connection of its own. */
+  contender(): Acquire;
+}
+
+/** Commands clients sent (MONITOR, without those run inside scripts) while `work` ran. */
+async function commandsSent(admin: Redis, work: () => Promise<void>): Promise<number> {
+  const monitor = await admin.duplicate().monitor();
+  let sent = 0;
+  monitor.on('monitor', (_time: string, _args: string[], source: string) => {
+    if (!String(source).startsWith('lua')) sent++;
+  });
+  try {
+    await sleep(50);
+    await work();
+    await sleep(50);
+  } finally {
+    monitor.disconnect();
+  }
+  return sent;
+}
+
+async function main() {
+  const server = await startRedisServer();
+  const admin = new Redis(server.url);
+  const closers: Array<() => unknown> = [];
+  let lockNames = 0;
+  try {
+    const sluice = (name: string): Peer => ({
+      name: '@sluice/redis RedisLock',
+      contender() {
+        const client = new Redis(server.url, { lazyConnect: true });
+        const store = new RedisStore({ client, commandTimeout: 2000 });
+        closers.push(
+          () => store.close(),
+          () => client.disconnect(),
+        );
+        const lock = new RedisLock(store, { name });
+        return async () => {
+          const permit = await lock.acquire();
+          return async () => {
+            await permit[Symbol.asyncDispose]();
+          };
+        };
+      },
+    });
+    const peer = (name: string): Peer => ({
+      name: 'redis-semaphore Mutex (retryInterval 10 ms)',
+      contender() {
+        const client = new Redis(server.url);
+        closers.push(() => client.disconnect());
+        return async () => {
+          const mutex = new Mutex(client, name, { acquireTimeout: 60_000, lockTimeout: 10_000 });
+          await mutex.acquire();
+          return () => mutex.release();
+        };
+      },
+    });
+    const makers = [sluice, peer];
+
+    log('1. uncontended acquire + release');
+    const uncontended: string[] = [];
+    for (const make of makers) {
+      const p = make(`u${++lockNames}`);
+      const acquire = p.contender();
+      for (let i = 0; i < 50; i++) await (await acquire())(); // warm-up, scripts loaded
+      const cycles = 500;
+      const start = performance.now();
+      for (let i = 0; i < cycles; i++) await (await acquire())();
+      const us = ((performance.now() - start) * 1000) / cycles;
+      const sent =
+        (await commandsSent(admin, async () => {
+          for (let i = 0; i < 100; i++) await (await acquire())();
+        })) / 100;
+      uncontended.push(`| ${p.name} | ${sent.toFixed(2)} | ${us.toFixed(0)} |`);
+    }
+
+    log('2. hand-off latency');
+    const handoff: string[] = [];
+    for (const make of makers) {
+      const p = make(`h${++lockNames}`);
+      const [a, b] = [p.contender(), p.contender()];
+      const latencies: number[] = [];
+      for (let i = 0; i < HANDOFFS + 5; i++) {
+        const release = await a();
+        let granted = 0;
+        const waiting = b().then((r) => {
+          granted = performance.now();
+          return r;
+        });
+        // Queued (sluice) or polling (redis-semaphore); a random pause, so as not to line up\n        // with the peer's 10 ms poll.\n        await sleep(20 + Math.random() * 20);
+        const released = performance.now();
+        void release();
+        const releaseB = await waiting;
+        if (i >= 5) latencies.push(granted - released);
+        await releaseB();
+      }
+      handoff.push(
+        `| ${p.name} | ${percentile(latencies, 0.5).toFixed(2)} | ${percentile(latencies, 0.99).toFixed(2)} |`,
+      );
+    }
+
+    log('3. contended cycles per second, 4 contenders');
+    const contended: string[] = [];
+    for (const make of makers) {
+      const p = make(`c${++lockNames}`);
+      const contenders = Array.from({ length: 4 }, () => p.contender());
+      for (const c of contenders) await (await c())();
+      let cycles = 0;
+      const end = performance.now() + SECONDS * 1000;
+      const start = performance.now();
+      await Promise.all(
+        contenders.map(async (acquire) => {
+          while (performance.now() < end) {
+            const release = await acquire();
+            cycles++;
+            await release();
+          }
+        }),
+      );
+      contended.push(
+        `| ${p.name} | ${(cycles / ((performance.now() - start) / 1000)).toFixed(0)} |`,
+      );
+    }
+
+    const env = environment();
+    console.log('## RedisLock vs redis-semaphore\n');
+    console.log(
+      `Run ${new Date().toISOString()}: ${env.cpu} x${env.cores}, Node ${env.node}, load average ${env.loadAverage} at start; redis-server on loopback.\n`,
+    );
+    console.log('Uncontended acquire + confirmed release, sequential:\n');
+    console.log('| limiter | commands sent per cycle | µs per cycle |\n| --- | --- | --- |');
+    console.log(uncontended.join('\n'));
+    console.log(
+      `\nHand-off: release on one connection to grant on another, ${HANDOFFS} times (ms):\n`,
+    );
+    console.log('| limiter | p50 | p99 |\n| --- | --- | --- |');
+    console.log(handoff.join('\n'));
+    console.log(`\nContended: 4 contenders on one lock for ${SECONDS} s:\n`);
+    console.log('| limiter | cycles/s |\n| --- | --- |');
+    console.log(contended.join('\n'));
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch {}
+    }
+    admin.disconnect();
+    await server.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

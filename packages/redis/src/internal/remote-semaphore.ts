@@ -1,0 +1,380 @@
+// The waiting, granting and releasing of one Redis semaphore (a RedisSemaphore, a RedisLock, or
+// one key of a RedisKeyedSemaphore). Redis decides; this side only asks again when woken by a
+// message, at the next lease expiry, or at a backed-off, jittered poll.
+
+import {
+  ClosedError,
+  type Permit,
+  QueueFullError,
+  Semaphore,
+  TimeoutError,
+  UnavailableError,
+  type WaitOptions,
+} from '@sluice/core';
+import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
+import { type RedisStore, storeInternals } from '../redis-store.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import {
+  acquireCall,
+  DENIED,
+  FULL,
+  GRANTED,
+  leaveCall,
+  MISMATCH,
+  type SemaphoreKeys,
+} from './semaphore-scripts.js';
+
+const now = () => performance.now();
+const FIRST_POLL = 50;
+const MAX_POLL = 1000;
+const RELEASE_RETRY = 50;
+
+/** Process-local counters of a limiter (Redis keeps the gauges). */
+export interface Counters {
+  acquired: number;
+  timedOut: number;
+  aborted: number;
+  rejected: number;
+}
+
+export interface RemoteSemaphoreSettings {
+  store: RedisStore;
+  at: SemaphoreKeys;
+  capacity: number;
+  lease: number;
+  waiterTtl: number;
+  maxWaiting: number;
+  counters: Counters;
+  /** The in-memory limiter of `whenUnavailable: 'local'` (made on first use). */
+  local: () => Semaphore;
+  /** Nothing of this semaphore is held or waiting in this process any more. */
+  onIdle?: () => void;
+}
+
+/** A random 128-bit id, made before the first send: a retried acquire is the same acquire. */
+function newId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  let id = '';
+  for (const b of bytes) id += b.toString(16).padStart(2, '0');
+  return id;
+}
+
+function jitter(ms: number): number {
+  return ms * (0.75 + Math.random() * 0.5);
+}
+
+export class RemoteSemaphore {
+  readonly #s: RemoteSemaphoreSettings;
+  readonly #keeper: LeaseKeeper;
+  readonly #waiting = new Set<(error: unknown) => void>();
+  #active = 0;
+  #closed: ClosedError | undefined;
+
+  constructor(settings: RemoteSemaphoreSettings) {
+    this.#s = settings;
+    this.#keeper = LeaseKeeper.of(settings.store);
+  }
+
+  /** Holders and waiters of this process. */
+  get active(): number {
+    return this.#active;
+  }
+
+  close(reason?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = new ClosedError(reason, 'Semaphore is closed');
+    for (const fail of [...this.#waiting]) fail(new ClosedError(reason, 'Semaphore is closed'));
+  }
+
+  acquire(weight: number, options: WaitOptions | undefined): Promise<LeasedPermit> {
+    const s = this.#s;
+    const signal = options?.signal;
+    const timeout = options?.timeout;
+    if (this.#closed || this.#keeper.closed) {
+      return Promise.reject(this.#closed ?? new ClosedError(undefined, 'RedisStore is closed'));
+    }
+    if (signal?.aborted) {
+      s.counters.aborted++;
+      return Promise.reject(signal.reason);
+    }
+    this.#active++;
+    return new Promise<LeasedPermit>((resolve, reject) => {
+      const id = newId();
+      const started = now();
+      let settled = false;
+      let sent = false;
+      let messaged = false;
+      let wakeUp: (() => void) | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+
+      const leave = () => {
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        this.#keeper.removeWaiter(s.at, id);
+        this.#waiting.delete(fail);
+        wakeUp?.();
+      };
+      const fail = (error: unknown, counter?: keyof Counters) => {
+        if (settled) return;
+        leave();
+        if (counter) s.counters[counter]++;
+        // Whatever an acquire already sent is undone by this leave: it runs after it, on the
+        // same connection (a grant that arrives late is released, a queue entry removed).
+        if (sent) void this.#confirmLeave(id);
+        this.#idle();
+        reject(error);
+      };
+      const onAbort = () => fail(signal!.reason, 'aborted');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined && timeout > 0) {
+        timer = setTimeout(() => fail(new TimeoutError(timeout), 'timedOut'), timeout);
+      }
+      this.#waiting.add(fail);
+      const waiter = {
+        wake: () => {
+          messaged = true;
+          wakeUp?.();
+        },
+        close: (error: Error) => fail(error),
+      };
+
+      const nap = (delay: number) =>
+        new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          wakeUp = () => {
+            clearTimeout(t);
+            r();
+          };
+        }).then(() => {
+          wakeUp = undefined;
+        });
+
+      const loop = async () => {
+        let poll = FIRST_POLL;
+        // Set once queued: when Redis last answered this waiter.
+        let answered: number | undefined;
+        while (!settled) {
+          const sentAt = now();
+          sent = true;
+          let reply: readonly number[];
+          try {
+            reply = await acquireCall(s.store, s.at, {
+              capacity: s.capacity,
+              weight,
+              id,
+              lease: s.lease,
+              waiterTtl: s.waiterTtl,
+              queue: timeout !== 0,
+              maxWaiting: s.maxWaiting,
+            });
+          } catch (error) {
+            if (settled) return;
+            // A queued waiter rides out a short outage (a restart, a failover) as long as its
+            // entry could still be alive; then it queues again, or gives up like a new acquire.
+            if (
+              error instanceof UnavailableError &&
+              answered !== undefined &&
+              now() - answered < s.waiterTtl
+            ) {
+              await nap(jitter(poll));
+              poll = Math.min(poll * 2, MAX_POLL);
+              continue;
+            }
+            if (error instanceof UnavailableError && s.store.whenUnavailable !== 'reject') {
+              leave();
+              void this.#confirmLeave(id);
+              this.#degraded(weight, signal, timeout, started).then(resolve, (e: unknown) => {
+                this.#idle();
+                reject(e);
+              });
+              return;
+            }
+            fail(error);
+            return;
+          }
+          if (settled) return;
+          const [status, , a = 0, b = 0] = reply;
+          if (status === GRANTED) {
+            leave();
+            s.counters.acquired++;
+            resolve(this.#permit(id, weight, String(a), sentAt, b));
+            return;
+          }
+          if (status === DENIED)
+            return fail(new TimeoutError(0, 'No permit free now (timeout 0)'), 'timedOut');
+          if (status === FULL) {
+            return fail(
+              new QueueFullError(`Queue is full (maxWaiting ${s.maxWaiting})`),
+              'rejected',
+            );
+          }
+          if (status === MISMATCH) {
+            return fail(
+              new RangeError(
+                `Expected \`capacity\` to match the one other processes use for this limiter (${a}), got ${s.capacity}`,
+              ),
+            );
+          }
+          // Queued: sleep until a message, the next lease expiry, or the poll, whichever is first.
+          answered = now();
+          this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
+          // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
+          const untilExpiry = a >= 0 ? a + 1 + Math.random() * 4 : Number.POSITIVE_INFINITY;
+          await nap(Math.min(jitter(poll), untilExpiry));
+          poll = messaged ? FIRST_POLL : Math.min(poll * 2, MAX_POLL);
+          messaged = false;
+        }
+      };
+      loop().catch((error: unknown) => fail(error));
+    });
+  }
+
+  #idle(): void {
+    if (--this.#active === 0) this.#s.onIdle?.();
+  }
+
+  /**
+   * Sends the idempotent leave until Redis confirms it, or until what it would remove has
+   * expired by itself anyway (a lease, or a late grant's lease, plus a waiter TTL). A leave that
+   * ran late (STALE) or got no answer is sent again, backed off. Failures go to the error hook.
+   */
+  async #confirmLeave(id: string): Promise<void> {
+    const { store, at, lease, waiterTtl } = this.#s;
+    const giveUpAt = now() + lease + waiterTtl;
+    let pause = RELEASE_RETRY;
+    for (;;) {
+      try {
+        await leaveCall(store, at, id);
+        return;
+      } catch (error) {
+        if (error instanceof ClosedError) return;
+        if (now() + pause > giveUpAt) {
+          storeInternals(store).reportError(error);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, jitter(pause)));
+        pause = Math.min(pause * 2, MAX_POLL);
+      }
+    }
+  }
+
+  async #degraded(
+    weight: number,
+    signal: AbortSignal | undefined,
+    timeout: number | undefined,
+    started: number,
+  ): Promise<LeasedPermit> {
+    const s = this.#s;
+    if (s.store.whenUnavailable === 'allow') {
+      s.counters.acquired++;
+      return new DegradedPermit(weight, undefined, () => this.#idle());
+    }
+    const left = timeout === undefined ? undefined : Math.max(0, timeout - (now() - started));
+    const local = await s.local().acquire({ weight, signal, timeout: left });
+    s.counters.acquired++;
+    return new DegradedPermit(weight, local, () => this.#idle());
+  }
+
+  #permit(
+    id: string,
+    weight: number,
+    fence: string,
+    sentAt: number,
+    leaseLeft: number,
+  ): LeasedPermit {
+    const s = this.#s;
+    const controller = new AbortController();
+    let released = false;
+    let confirmation: Promise<void> = Promise.resolve();
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const lose = (message: string) => {
+      if (released || controller.signal.aborted) return;
+      clearTimeout(deadline);
+      this.#keeper.removeHolder(s.at, id);
+      controller.abort(new LeaseLostError(message));
+    };
+    // The local deadline: Redis set the lease no earlier than we sent, so send time + lease is
+    // never later than Redis's deadline; 1 % covers the two clocks' rates, and a margin (5 % of
+    // the lease, at most 100 ms) a timer that fires late on a busy event loop.
+    const arm = (from: number, lease: number) => {
+      clearTimeout(deadline);
+      deadline = setTimeout(
+        () => lose('The lease could not be confirmed before its deadline'),
+        Math.max(0, from + lease * 0.99 - Math.min(lease * 0.05, 100) - now()),
+      );
+      deadline.unref?.();
+    };
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(deadline);
+      this.#keeper.removeHolder(s.at, id);
+      this.#idle();
+      confirmation = this.#confirmLeave(id);
+    };
+    arm(sentAt, leaseLeft);
+    this.#keeper.addHolder(s.at, s.lease, s.waiterTtl, id, {
+      refreshed: (from, lease) => {
+        if (!released && !controller.signal.aborted) arm(from, lease);
+      },
+      lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
+      closeRelease: () => {
+        release();
+        return confirmation;
+      },
+    });
+    return {
+      weight,
+      fence,
+      degraded: false,
+      signal: controller.signal,
+      get released() {
+        return released;
+      },
+      release,
+      [Symbol.dispose]: release,
+      [Symbol.asyncDispose]: () => {
+        release();
+        return confirmation;
+      },
+    };
+  }
+}
+
+/** Granted without Redis ('allow': nothing held anywhere; 'local': an in-memory permit). */
+class DegradedPermit implements LeasedPermit {
+  readonly weight: number;
+  readonly fence = '';
+  readonly degraded = true;
+  readonly signal = new AbortController().signal;
+  readonly #local: Permit | undefined;
+  readonly #done: () => void;
+  #released = false;
+
+  constructor(weight: number, local: Permit | undefined, done: () => void) {
+    this.weight = weight;
+    this.#local = local;
+    this.#done = done;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#local?.release();
+    this.#done();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+  }
+}

@@ -1,0 +1,309 @@
+// The semaphore's decisions, each one Lua script on Redis's clock (see lua-script.ts for the
+// prelude: `now` in µs, ARGV[1] the staleness deadline). Per limiter (or per key of a keyed
+// one), four keys under one hash tag:
+//
+//   holders  ZSET  id -> lease deadline (server ms)
+//   queue    ZSET  id -> ticket (order of first enqueue)
+//   waiters  ZSET  id -> waiter deadline (server ms): a waiter that stops heartbeating lapses
+//   data     HASH  w:<id> weight, f:<id> fence, used, fence (last), seq, cap, max (highest used)
+//
+// Every script first reaps a bounded batch of expired holders and lapsed waiters, then, after
+// its change, publishes the head waiter's id when its weight fits (the wake-up), and sets every
+// key's TTL to the latest deadline plus a grace second, so an idle limiter leaves nothing.
+// Replies are status codes, never error strings.
+
+import type { SemaphoreStats } from '@sluice/core';
+import { type RedisStore, runScript } from '../redis-store.js';
+import { LuaScript } from './lua-script.js';
+
+export const DENIED = 0;
+export const GRANTED = 1;
+export const QUEUED = 2;
+export const FULL = 3;
+export const MISMATCH = 4;
+
+/** The four keys of one limiter (or one key of a keyed limiter), and its wake-up channel. */
+export interface SemaphoreKeys {
+  readonly keys: readonly [string, string, string, string];
+  readonly channel: string;
+}
+
+/**
+ * `sub` is a keyed limiter's key part. Its keys share the limiter's one channel (a process
+ * subscribes once per limiter, however many keys): messages carry the waiter's id.
+ */
+export function semaphoreKeys(store: RedisStore, name: string, sub = ''): SemaphoreKeys {
+  const part = (suffix: string) => store.key(name, `${sub}${suffix}`);
+  return {
+    keys: [part('holders'), part('queue'), part('waiters'), part('data')],
+    channel: store.key(name, 'wake'),
+  };
+}
+
+const COMMON = `local nowMs = math.floor(now / 1000)
+local function reap(H, Q, W, D)
+  local gone = redis.call('ZRANGEBYSCORE', H, '-inf', nowMs, 'LIMIT', 0, 64)
+  for _, id in ipairs(gone) do
+    local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0
+    redis.call('HINCRBY', D, 'used', -wt)
+    redis.call('HDEL', D, 'w:' .. id, 'f:' .. id)
+    redis.call('ZREM', H, id)
+  end
+  local lapsed = redis.call('ZRANGEBYSCORE', W, '-inf', nowMs, 'LIMIT', 0, 64)
+  for _, id in ipairs(lapsed) do
+    redis.call('ZREM', Q, id)
+    redis.call('ZREM', W, id)
+    redis.call('HDEL', D, 'w:' .. id)
+  end
+  if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
+end
+local function wake(H, Q, D, channel)
+  local head = redis.call('ZRANGE', Q, 0, 0)[1]
+  if not head then return end
+  local cap = tonumber(redis.call('HGET', D, 'cap')) or 0
+  local used = tonumber(redis.call('HGET', D, 'used')) or 0
+  local wt = tonumber(redis.call('HGET', D, 'w:' .. head)) or 1
+  if used + wt <= cap then redis.call('PUBLISH', channel, head) end
+end
+local function touch(H, Q, W, D)
+  local last = nowMs
+  local top = redis.call('ZRANGE', H, -1, -1, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) > last then last = tonumber(top[2]) end
+  top = redis.call('ZRANGE', W, -1, -1, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) > last then last = tonumber(top[2]) end
+  local ttl = last - nowMs + 1000
+  redis.call('PEXPIRE', H, ttl)
+  redis.call('PEXPIRE', Q, ttl)
+  redis.call('PEXPIRE', W, ttl)
+  redis.call('PEXPIRE', D, ttl)
+end
+local function nextExpiry(H)
+  local first = redis.call('ZRANGE', H, 0, 0, 'WITHSCORES')
+  if first[2] then return tonumber(first[2]) - nowMs end
+  return -1
+end
+`;
+
+// ARGV: deadline, cap, weight, id, leaseMs, waiterTtlMs, mode (0: now or never, 1: queue),
+// maxWaiting (-1: no limit), channel.
+// Replies: {GRANTED, now, fence, lease ms left} | {DENIED, now, next expiry ms} |
+// {QUEUED, now, next expiry ms, rank} | {FULL, now} | {MISMATCH, now, stored cap}.
+const acquireScript = new LuaScript(`${COMMON}
+local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local cap = tonumber(ARGV[2])
+local weight = tonumber(ARGV[3])
+local id = ARGV[4]
+local lease = tonumber(ARGV[5])
+local waiterTtl = tonumber(ARGV[6])
+local mode = tonumber(ARGV[7])
+local maxWaiting = tonumber(ARGV[8])
+local channel = ARGV[9]
+reap(H, Q, W, D)
+local held = redis.call('ZSCORE', H, id)
+if held then
+  return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
+end
+local stored = tonumber(redis.call('HGET', D, 'cap'))
+if stored and stored ~= cap and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
+  return {4, now, stored}
+end
+redis.call('HSET', D, 'cap', cap)
+local used = tonumber(redis.call('HGET', D, 'used')) or 0
+local head = redis.call('ZRANGE', Q, 0, 0)[1]
+local queued = redis.call('ZSCORE', Q, id)
+if (head == nil or head == id) and used + weight <= cap then
+  local last = tonumber(redis.call('HGET', D, 'fence')) or 0
+  local fence = math.max(last + 1, now)
+  local text = string.format('%.0f', fence)
+  redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used + weight)
+  if used + weight > (tonumber(redis.call('HGET', D, 'max')) or 0) then
+    redis.call('HSET', D, 'max', used + weight)
+  end
+  redis.call('ZADD', H, nowMs + lease, id)
+  if queued then
+    redis.call('ZREM', Q, id)
+    redis.call('ZREM', W, id)
+  end
+  wake(H, Q, D, channel)
+  touch(H, Q, W, D)
+  return {1, now, fence, lease}
+end
+if mode == 0 then
+  touch(H, Q, W, D)
+  return {0, now, nextExpiry(H)}
+end
+if not queued then
+  if maxWaiting >= 0 and redis.call('ZCARD', Q) >= maxWaiting then
+    touch(H, Q, W, D)
+    return {3, now}
+  end
+  redis.call('ZADD', Q, redis.call('HINCRBY', D, 'seq', 1), id)
+  redis.call('HSET', D, 'w:' .. id, weight)
+end
+redis.call('ZADD', W, nowMs + waiterTtl, id)
+touch(H, Q, W, D)
+return {2, now, nextExpiry(H), redis.call('ZRANK', Q, id)}
+`);
+
+// ARGV: deadline, channel, id. Releases a holder or removes a waiter; safe to repeat.
+// Reply: {1, now, 1 released | 2 dequeued | 0 neither (expired or never there)}.
+const leaveScript = new LuaScript(`${COMMON}
+local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id = ARGV[3]
+reap(H, Q, W, D)
+local result = 0
+if redis.call('ZREM', H, id) == 1 then
+  local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0
+  redis.call('HINCRBY', D, 'used', -wt)
+  redis.call('HDEL', D, 'w:' .. id, 'f:' .. id)
+  result = 1
+elseif redis.call('ZREM', Q, id) == 1 then
+  redis.call('ZREM', W, id)
+  redis.call('HDEL', D, 'w:' .. id)
+  result = 2
+end
+if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
+wake(H, Q, D, ARGV[2])
+touch(H, Q, W, D)
+return {1, now, result}
+`);
+
+// One call for every limiter of a process: ARGV: deadline, groups, then per group: leaseMs,
+// waiterTtlMs, channel, holder count, waiter count, holder ids..., waiter ids...; KEYS: four per
+// group. A holder is extended only while its lease is unexpired (a refresh never re-acquires);
+// a waiter only while it is still queued. Reply: {1, now, then per id: 1 kept | 0 lost/gone}.
+const keepAliveScript = new LuaScript(`${COMMON}
+local out = {1, now}
+local a = 3
+for g = 0, tonumber(ARGV[2]) - 1 do
+  local H, Q, W, D = KEYS[g * 4 + 1], KEYS[g * 4 + 2], KEYS[g * 4 + 3], KEYS[g * 4 + 4]
+  local lease = tonumber(ARGV[a])
+  local waiterTtl = tonumber(ARGV[a + 1])
+  local channel = ARGV[a + 2]
+  local nh = tonumber(ARGV[a + 3])
+  local nw = tonumber(ARGV[a + 4])
+  a = a + 5
+  reap(H, Q, W, D)
+  for i = 1, nh do
+    local id = ARGV[a]
+    a = a + 1
+    local score = redis.call('ZSCORE', H, id)
+    if score and tonumber(score) > nowMs then
+      redis.call('ZADD', H, nowMs + lease, id)
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
+  end
+  for i = 1, nw do
+    local id = ARGV[a]
+    a = a + 1
+    if redis.call('ZSCORE', Q, id) then
+      redis.call('ZADD', W, nowMs + waiterTtl, id)
+      out[#out + 1] = 1
+    else
+      out[#out + 1] = 0
+    end
+  end
+  wake(H, Q, D, channel)
+  touch(H, Q, W, D)
+end
+return out
+`);
+
+// ARGV: deadline, channel. Reply: {1, now, used, holders, waiters, cap, max}.
+const statsScript = new LuaScript(`${COMMON}
+local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+reap(H, Q, W, D)
+wake(H, Q, D, ARGV[2])
+touch(H, Q, W, D)
+return {1, now, tonumber(redis.call('HGET', D, 'used')) or 0, redis.call('ZCARD', H),
+  redis.call('ZCARD', Q), tonumber(redis.call('HGET', D, 'cap')) or -1,
+  tonumber(redis.call('HGET', D, 'max')) or 0}
+`);
+
+export interface AcquireRequest {
+  capacity: number;
+  weight: number;
+  id: string;
+  lease: number;
+  waiterTtl: number;
+  /** false: now or never (DENIED instead of queueing). */
+  queue: boolean;
+  maxWaiting: number;
+}
+
+export function acquireCall(
+  store: RedisStore,
+  at: SemaphoreKeys,
+  r: AcquireRequest,
+): Promise<readonly number[]> {
+  return runScript(store, acquireScript, at.keys, [
+    String(r.capacity),
+    String(r.weight),
+    r.id,
+    String(r.lease),
+    String(r.waiterTtl),
+    r.queue ? '1' : '0',
+    Number.isFinite(r.maxWaiting) ? String(r.maxWaiting) : '-1',
+    at.channel,
+  ]);
+}
+
+export function leaveCall(
+  store: RedisStore,
+  at: SemaphoreKeys,
+  id: string,
+): Promise<readonly number[]> {
+  return runScript(store, leaveScript, at.keys, [at.channel, id]);
+}
+
+/** Gauges as Redis sees them (fleet-wide), with this process's counters. */
+export async function statsOf(
+  store: RedisStore,
+  at: SemaphoreKeys,
+  capacity: number,
+  counters: Readonly<Record<'acquired' | 'timedOut' | 'aborted' | 'rejected', number>>,
+): Promise<SemaphoreStats> {
+  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, [
+    at.channel,
+  ]);
+  return {
+    capacity,
+    available: Math.max(0, capacity - used),
+    inUse: used,
+    waiting,
+    maxInUse: max,
+    ...counters,
+  };
+}
+
+export interface KeepAliveGroup {
+  at: SemaphoreKeys;
+  lease: number;
+  waiterTtl: number;
+  holders: readonly string[];
+  waiters: readonly string[];
+}
+
+/** One script for every group; resolves with one flag per id, in the order sent. */
+export async function keepAliveCall(
+  store: RedisStore,
+  groups: readonly KeepAliveGroup[],
+): Promise<readonly number[]> {
+  const keys: string[] = [];
+  const args: string[] = [String(groups.length)];
+  for (const g of groups) {
+    keys.push(...g.at.keys);
+    args.push(
+      String(g.lease),
+      String(g.waiterTtl),
+      g.at.channel,
+      String(g.holders.length),
+      String(g.waiters.length),
+      ...g.holders,
+      ...g.waiters,
+    );
+  }
+  return runScript(store, keepAliveScript, keys, args);
+}

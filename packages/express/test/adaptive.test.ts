@@ -1,4 +1,4 @@
-import { AdaptiveSemaphore, aimd, TimeoutError } from '@sluice/core';
+import { AdaptiveSemaphore, aimd, type Limiter, TimeoutError } from '@sluice/core';
 import type { NextFunction, Request, Response } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, type RequestOutcome } from '../src/index.js';
@@ -14,7 +14,7 @@ import {
 } from './helpers.js';
 
 /** Routes that end in each way an adaptive limit tells apart, all behind one `concurrency()`. */
-function app(express: ExpressFactory, limiter: AdaptiveLimiter, extra = {}) {
+function app(express: ExpressFactory, limiter: Limiter, extra = {}) {
   const gate = deferred();
   const app = express();
   app.use(concurrency({ limit: limiter, ...extra }));

@@ -1,8 +1,8 @@
 import { AdaptiveSemaphore, aimd, type Limiter, TimeoutError } from '@sluice/core';
+import { AdaptiveLimiter } from '@sluice/test-limiters';
 import type { NextFunction, Request, Response } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, type RequestOutcome } from '../src/index.js';
-import { AdaptiveLimiter } from './fake-limiters.js';
 import {
   deferred,
   type ExpressFactory,

@@ -1,9 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { UnavailableError } from '@sluice/core';
+import { RemoteKeyedLimiter, RemoteLimiter, RemoteRateLimiter } from '@sluice/test-limiters';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, rateLimit } from '../src/index.js';
-import { RemoteKeyedLimiter, RemoteLimiter, RemoteRateLimiter } from './fake-limiters.js';
 import {
   deferred,
   type ExpressFactory,

@@ -2,6 +2,7 @@
 // that leaves needs a socket), and through `app.request()` (the body-stream path of other
 // runtimes).
 import { TimeoutError } from '@sluice/core';
+import { AdaptiveLimiter } from '@sluice/test-limiters';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +12,6 @@ import {
   concurrency,
   type RequestOutcome,
 } from '../src/index.js';
-import { AdaptiveLimiter } from './fake-limiters.js';
 import { deferred, type Served, serveApp } from './helpers.js';
 
 let served: Served | undefined;

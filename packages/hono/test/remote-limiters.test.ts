@@ -2,10 +2,10 @@
 // @hono/node-server: a client that leaves while the answer is pending needs sockets.
 import { getEventListeners } from 'node:events';
 import { UnavailableError } from '@sluice/core';
+import { RemoteKeyedLimiter, RemoteLimiter, RemoteRateLimiter } from '@sluice/test-limiters';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, rateLimit } from '../src/index.js';
-import { RemoteKeyedLimiter, RemoteLimiter, RemoteRateLimiter } from './fake-limiters.js';
 import { deferred, type Served, serveApp, sleep } from './helpers.js';
 
 let served: Served | undefined;

@@ -13,6 +13,12 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { TimeoutError, UnavailableError } from '@sluice/core';
+import {
+  AdaptiveLimiter,
+  RemoteKeyedLimiter,
+  RemoteLimiter,
+  RemoteRateLimiter,
+} from '@sluice/test-limiters';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Concurrency,
@@ -24,12 +30,6 @@ import {
   SluiceModule,
   type SluiceModuleOptions,
 } from '../src/index.js';
-import {
-  AdaptiveLimiter,
-  RemoteKeyedLimiter,
-  RemoteLimiter,
-  RemoteRateLimiter,
-} from './fake-limiters.js';
 import {
   type Answer,
   boot,

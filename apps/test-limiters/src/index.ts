@@ -1,7 +1,6 @@
 // Hand-written limiters for the adapter tests: a remote RateLimiter and a remote Limiter (no
 // synchronous answer: each decision comes back late, as from a shared store), and an adaptive
-// Limiter whose permits record how they were given back. The same file sits in each adapter's
-// tests (the packages' tests do not import each other).
+// Limiter whose permits record how they were given back. Shared by the three adapters' tests.
 
 import {
   type AcquireOptions,

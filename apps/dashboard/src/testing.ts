@@ -83,6 +83,14 @@ async function stop(child: ChildProcess, graceMs = 5000) {
   return { code: child.exitCode, signal: child.signalCode };
 }
 
+/** What the dashboard page exposes on `window` for tests (see public/dashboard.js). */
+interface DashboardWindow {
+  sluiceDashboard: {
+    frames: number;
+    charts: Record<string, Record<'flight' | 'shed', { plot: { data: number[][] } }>>;
+  };
+}
+
 interface WorkStats {
   capacity: number;
   inUse: number;
@@ -258,9 +266,14 @@ export function dashboardSuite(name: string, main: string): void {
 
         await page.goto(`${demo.base}/dashboard`);
         await page
-          .waitForFunction(() => (window as any).sluiceDashboard?.frames >= 2, null, {
-            timeout: 10_000,
-          })
+          .waitForFunction(
+            () =>
+              ((window as unknown as Partial<DashboardWindow>).sluiceDashboard?.frames ?? 0) >= 2,
+            null,
+            {
+              timeout: 10_000,
+            },
+          )
           .catch((error: Error) => {
             throw new Error(`no frames plotted (${error.message}); page errors: ${errors}`);
           });
@@ -270,16 +283,19 @@ export function dashboardSuite(name: string, main: string): void {
         // What the plots hold: in-flight and total shed/s for every frame since `from`.
         const plotted = (from: number) =>
           page.evaluate((from) => {
-            const { flight, shed } = (window as any).sluiceDashboard.charts.work;
-            const inFlight: number[] = flight.plot.data[1].slice(from);
-            const shedPerSec = (shed.plot.data as number[][]).slice(1).reduce(
+            const { flight, shed } = (window as unknown as DashboardWindow).sluiceDashboard.charts
+              .work!;
+            const inFlight: number[] = (flight.plot.data[1] ?? []).slice(from);
+            const shedPerSec = shed.plot.data.slice(1).reduce(
               (sums, column) => sums.map((sum, i) => sum + (column[from + i] ?? 0)),
               inFlight.map(() => 0),
             );
             return { inFlight, shedPerSec };
           }, from);
         const before = await page.evaluate(
-          () => (window as any).sluiceDashboard.charts.work.flight.plot.data[0].length as number,
+          () =>
+            (window as unknown as DashboardWindow).sluiceDashboard.charts.work!.flight.plot.data[0]!
+              .length,
         );
         expect(Math.max(...(await plotted(Math.max(0, before - 4))).inFlight)).toBe(0);
 

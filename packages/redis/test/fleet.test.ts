@@ -3,19 +3,15 @@
 // wall clocks off by ±10 minutes change nothing, and no key is left without a TTL.
 // SLUICE_SOAK=1 runs the hammer for the issue's full 5 s instead of 3 s.
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleWorker, packageDir } from './bundle-worker.js';
 import type { Job, WorkerReport } from './fleet-worker.js';
 import { keysWithTtl, startRedis, type TestRedis } from './redis-server.js';
 
 const HAMMER_MS = process.env.SLUICE_SOAK === '1' ? 5000 : 3000;
 const TEN_MINUTES = 10 * 60_000;
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
-// Bundled once into node_modules (so `redis` and `ioredis` resolve from there) and run by plain
-// node: a TypeScript loader in every worker costs seconds of start-up on a busy machine.
-const outDir = `${packageDir}node_modules/.sluice-test`;
-const worker = `${outDir}/fleet-worker.js`;
+// Bundled once (see bundle-worker.ts) and run by plain node.
+let worker: string;
 const shim = new URL('./shift-clock.mjs', import.meta.url).href;
 const clock = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -24,22 +20,7 @@ const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   redis = await startRedis();
-  await build({
-    entry: { 'fleet-worker': `${packageDir}test/fleet-worker.ts` },
-    format: ['esm'],
-    outDir,
-    platform: 'node',
-    target: 'node20',
-    external: ['redis', 'ioredis'],
-    noExternal: ['@sluice/core'],
-    esbuildOptions(options) {
-      options.alias = { '@sluice/core': `${packageDir}../core/src/index.ts` };
-    },
-    silent: true,
-    dts: false,
-    config: false,
-    sourcemap: false,
-  });
+  worker = await bundleWorker('fleet-worker');
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');

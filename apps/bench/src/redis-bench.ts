@@ -2,7 +2,7 @@
 // throwaway redis-server (scripts/redis-server.mjs), short runs (about a minute in all):
 //   1. tryTake throughput at 1 and at 100 concurrent callers vs rate-limiter-flexible's
 //      RateLimiterRedis.consume, over node-redis and over ioredis;
-//   2. Redis commands per decision (INFO commandstats);
+//   2. Redis commands per decision (INFO commandstats), one caller and 100 concurrent callers;
 //   3. an Express app with rateLimit over RedisKeyedTokenBucket vs express-rate-limit with
 //      rate-limit-redis, each server in its own process, loaded by autocannon.
 // No limiter refuses anything here (limits far above the load): the figures are what a
@@ -127,8 +127,14 @@ async function main() {
       }
     }
 
-    // 2. Commands per decision.
-    const commands: Array<{ c: Case; perDecision: string; scripts: number }> = [];
+    // 2. Commands per decision: one caller, then 100 callers (concurrent decisions may share one).
+    const commands: Array<{ c: Case; perDecision: string; scripts: number; concurrent: number }> =
+      [];
+    const scriptCalls = (info: string) =>
+      [...info.matchAll(/cmdstat_(evalsha|eval):calls=(\d+)/g)].reduce(
+        (sum, [, , count]) => sum + Number(count),
+        0,
+      );
     for (const c of cases) {
       await c.decide(0);
       await admin.config('RESETSTAT');
@@ -138,11 +144,15 @@ async function main() {
       const calls = [...info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)]
         .filter(([, name]) => name !== 'info' && name !== 'config')
         .map(([, name, count]) => [name!, Number(count) / n] as const);
-      const scripts = calls
-        .filter(([name]) => name === 'evalsha' || name === 'eval')
-        .reduce((s, [, x]) => s + x, 0);
       const perDecision = calls.map(([name, x]) => `${name} ${+x.toFixed(2)}`).join(', ');
-      commands.push({ c, perDecision, scripts });
+      await admin.config('RESETSTAT');
+      await Promise.all(
+        Array.from({ length: 100 }, async (_, caller) => {
+          for (let i = 0; i < 20; i++) await c.decide(caller * 20 + i);
+        }),
+      );
+      const concurrent = scriptCalls(await admin.info('commandstats')) / 2000;
+      commands.push({ c, perDecision, scripts: scriptCalls(info) / n, concurrent });
     }
 
     // 3. HTTP.
@@ -196,7 +206,7 @@ async function loadHttp(variant: string, redisUrl: string): Promise<{ rps: numbe
 
 function print(
   rows: Array<{ c: Case; callers: number; samples: Sample[] }>,
-  commands: Array<{ c: Case; perDecision: string; scripts: number }>,
+  commands: Array<{ c: Case; perDecision: string; scripts: number; concurrent: number }>,
   http: Array<{ name: string; samples: Array<{ rps: number; p99: number }> }>,
 ) {
   const env = environment();
@@ -226,11 +236,13 @@ function print(
   }
   out.push(
     '',
-    '| decision | client | script calls per decision | all commands per decision (INFO commandstats, those inside the script included) |',
-    '| --- | --- | ---: | --- |',
+    '| decision | client | script calls per decision, 1 caller | at 100 callers | all commands per decision, 1 caller (INFO commandstats, those inside the script included) |',
+    '| --- | --- | ---: | ---: | --- |',
   );
-  for (const { c, perDecision, scripts } of commands) {
-    out.push(`| ${c.name} | ${c.client} | ${+scripts.toFixed(2)} | ${perDecision} |`);
+  for (const { c, perDecision, scripts, concurrent } of commands) {
+    out.push(
+      `| ${c.name} | ${c.client} | ${+scripts.toFixed(2)} | ${+concurrent.toFixed(3)} | ${perDecision} |`,
+    );
   }
   if (http.length > 0) {
     out.push(

@@ -117,6 +117,42 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     expect(await commandCalls(redis.admin, 'evalsha')).toBe(50);
   });
 
+  it('decides concurrent calls in one script per tick, exactly as if they had been sent one by one', async () => {
+    const bucket = new RedisKeyedTokenBucket(store, {
+      name: uniqueName(),
+      capacity: 5,
+      refillPerSecond: 0.001,
+    });
+    await bucket.tryTake('warm-up'); // the first call may load the script
+    await redis.admin.config('RESETSTAT');
+    // 300 calls in one tick: 'a' eight times among other keys, and more than one batch's worth.
+    const keys = Array.from({ length: 300 }, (_, i) => (i % 37 === 0 ? 'a' : `k${i}`));
+    const results = await Promise.all(keys.map((key) => bucket.tryTake(key, key === 'a' ? 1 : 2)));
+    const forA = results.filter((_, i) => keys[i] === 'a');
+    expect(forA).toHaveLength(9);
+    // In call order: five grants counting down, then refusals with the wait of the next token.
+    expect(forA.slice(0, 5)).toEqual([4, 3, 2, 1, 0].map((remaining) => ({ ok: true, remaining })));
+    for (const refused of forA.slice(5)) {
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.retryAfterMs).toBeGreaterThan(999_000);
+    }
+    for (const [i, result] of results.entries()) {
+      if (keys[i] !== 'a') expect(result).toEqual({ ok: true, remaining: 3 });
+    }
+    // At most 128 decisions per script: three scripts for 300 calls.
+    expect(await commandCalls(redis.admin, 'evalsha')).toBe(3);
+    // A batch mixes take() with tryTake(): the waiter is served in its place in the order.
+    const order: string[] = [];
+    const name = uniqueName();
+    const slow = new RedisTokenBucket(store, { name, capacity: 1, refillPerSecond: 20 });
+    await Promise.all([
+      slow.tryTake().then((r) => order.push(`try1 ${r.ok}`)),
+      slow.take().then(() => order.push('take')),
+      slow.tryTake().then((r) => order.push(`try2 ${r.ok}`)),
+    ]);
+    expect(order).toEqual(['try1 true', 'try2 false', 'take']);
+  });
+
   it('reloads the script by itself after SCRIPT FLUSH: no caller sees NOSCRIPT', async () => {
     const bucket = new RedisTokenBucket(store, {
       name: uniqueName(),

@@ -16,61 +16,119 @@ export const DENIED = 0;
 export const GRANTED = 1;
 export const RESERVED = 2;
 
-// ARGV: deadline (prelude), T in µs, C, n, maxWait in µs (-1: any wait).
+// ARGV: deadline (prelude), T in µs, C, then per key: n, maxWait in µs (-1: any wait).
+// Reply: {1, now} and then {status, wait, remaining} per key, in KEYS order.
+// One script decides a batch: every decision of one limiter asked for in the same tick goes in
+// one call, so under load Redis runs one script (and one TIME) for many decisions. The keys of
+// a batch are decided in order, so a key named twice sees its first decision, as if sent apart.
 // TATs are stored with %.0f: tostring would print 1.8e+15 and lose digits. Whole µs make each
 // stored TAT off by at most 0.5 µs, so a wait under 1 µs counts as none. Above about a million
 // tokens per second T is below the resolution of a µs timestamp (about 0.25 µs near 1.8e15):
 // the TTL is then at least 1 ms and the bucket admits everything within its burst.
 const script = new LuaScript(`local interval = tonumber(ARGV[2])
 local capacity = tonumber(ARGV[3])
-local tokens = tonumber(ARGV[4])
-local maxWait = tonumber(ARGV[5])
 local burst = capacity * interval
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local newTat = tat + tokens * interval
-local wait = newTat - burst - now
-if wait < 1 then wait = 0 end
-if maxWait >= 0 and wait > maxWait then
-  return {0, now, math.ceil(wait), 0}
+local reply = {1, now}
+for i = 1, #KEYS do
+  local tokens = tonumber(ARGV[2 + 2 * i])
+  local maxWait = tonumber(ARGV[3 + 2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  if tat < now then tat = now end
+  local newTat = tat + tokens * interval
+  local wait = newTat - burst - now
+  if wait < 1 then wait = 0 end
+  local n = #reply
+  if maxWait >= 0 and wait > maxWait then
+    reply[n + 1] = 0
+    reply[n + 2] = math.ceil(wait)
+    reply[n + 3] = 0
+  else
+    redis.call('SET', KEYS[i], string.format('%.0f', newTat), 'PX', math.max(1, math.ceil((newTat - now) / 1000)))
+    local remaining = math.floor((burst - (newTat - now)) / interval + 1e-9)
+    if remaining < 0 then remaining = 0 end
+    if wait > 0 then reply[n + 1] = 2 else reply[n + 1] = 1 end
+    reply[n + 2] = math.ceil(wait)
+    reply[n + 3] = remaining
+  end
 end
-redis.call('SET', KEYS[1], string.format('%.0f', newTat), 'PX', math.max(1, math.ceil((newTat - now) / 1000)))
-local remaining = math.floor((burst - (newTat - now)) / interval + 1e-9)
-if remaining < 0 then remaining = 0 end
-if wait > 0 then return {2, now, math.ceil(wait), remaining} end
-return {1, now, 0, remaining}
+return reply
 `);
 
-/** A decision as the script returns it: [status, Redis's time in µs, wait in µs, remaining]. */
+/** One decision: [status, Redis's time in µs, wait in µs, remaining]. */
 export type GcraReply = readonly number[];
 /** Denied: the wait a request made now would have; reserved: the sleep until the grant. µs. */
 export const WAIT_US = 2;
 /** Whole tokens left after this decision. */
 export const REMAINING = 3;
 
-/** The settings a decision needs, precomputed once per limiter. */
-export interface GcraSettings {
-  capacity: string;
-  interval: string;
+/**
+ * The most decisions one script call makes: a script blocks Redis while it runs, and a batch
+ * this size takes a fraction of a millisecond.
+ */
+const MAX_BATCH = 128;
+
+interface Pending {
+  key: string;
+  tokens: string;
+  maxWait: string;
+  resolve(reply: GcraReply): void;
+  reject(error: unknown): void;
 }
 
-export function gcraSettings(capacity: number, refillPerSecond: number): GcraSettings {
-  return { capacity: String(capacity), interval: String(1e6 / refillPerSecond) };
-}
+/**
+ * The decisions of one limiter. A decision is one round trip; the ones asked for in the same
+ * tick share it (like a client's auto-pipelining), so a lone caller pays nothing for batching
+ * and a hundred concurrent callers cost Redis one script instead of a hundred.
+ */
+export class Gcra {
+  readonly #store: RedisStore;
+  readonly #interval: string;
+  readonly #capacity: string;
+  #queue: Pending[] = [];
 
-/** One decision: one script, one round trip. `maxWaitMs` undefined: wait any time. */
-export function gcra(
-  store: RedisStore,
-  key: string,
-  settings: GcraSettings,
-  tokens: number,
-  maxWaitMs: number | undefined,
-): Promise<GcraReply> {
-  const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
-  return runScript(
-    store,
-    script,
-    [key],
-    [settings.interval, settings.capacity, String(tokens), maxWait],
-  );
+  constructor(store: RedisStore, capacity: number, refillPerSecond: number) {
+    this.#store = store;
+    this.#capacity = String(capacity);
+    this.#interval = String(1e6 / refillPerSecond);
+  }
+
+  /** Decides `tokens` for `key`. `maxWaitMs` undefined: wait any time; 0: never wait. */
+  decide(key: string, tokens: number, maxWaitMs: number | undefined): Promise<GcraReply> {
+    const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
+    return new Promise((resolve, reject) => {
+      // process.nextTick runs once the current tick's promise jobs are done: by then every
+      // caller woken by the same reply has asked.
+      if (this.#queue.length === 0) process.nextTick(this.#flush);
+      this.#queue.push({ key, tokens: String(tokens), maxWait, resolve, reject });
+    });
+  }
+
+  readonly #flush = (): void => {
+    const queue = this.#queue;
+    this.#queue = [];
+    for (let i = 0; i < queue.length; i += MAX_BATCH) {
+      this.#send(queue.length <= MAX_BATCH ? queue : queue.slice(i, i + MAX_BATCH));
+    }
+  };
+
+  #send(batch: Pending[]): void {
+    const keys: string[] = [];
+    const args = [this.#interval, this.#capacity];
+    for (const pending of batch) {
+      keys.push(pending.key);
+      args.push(pending.tokens, pending.maxWait);
+    }
+    runScript(this.#store, script, keys, args).then(
+      (reply) => {
+        const now = reply[1]!;
+        for (let i = 0; i < batch.length; i++) {
+          const at = 2 + 3 * i;
+          batch[i]!.resolve([reply[at]!, now, reply[at + 1]!, reply[at + 2]!]);
+        }
+      },
+      (error: unknown) => {
+        for (const pending of batch) pending.reject(error);
+      },
+    );
+  }
 }

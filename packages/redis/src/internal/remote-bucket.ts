@@ -3,17 +3,7 @@
 
 import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
-import {
-  DENIED,
-  type GcraReply,
-  type GcraSettings,
-  GRANTED,
-  gcra,
-  gcraSettings,
-  REMAINING,
-  RESERVED,
-  WAIT_US,
-} from './gcra.js';
+import { DENIED, Gcra, type GcraReply, GRANTED, REMAINING, RESERVED, WAIT_US } from './gcra.js';
 import {
   assertKeyPart,
   assertObject,
@@ -40,7 +30,7 @@ export class RemoteBucket {
   readonly name: string;
   readonly capacity: number;
   readonly refillPerSecond: number;
-  readonly #settings: GcraSettings;
+  readonly #gcra: Gcra;
 
   constructor(store: unknown, options: RemoteBucketOptions, className: string) {
     if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
@@ -57,7 +47,7 @@ export class RemoteBucket {
     this.name = name;
     this.capacity = capacity;
     this.refillPerSecond = refillPerSecond;
-    this.#settings = gcraSettings(capacity, refillPerSecond);
+    this.#gcra = new Gcra(this.store, capacity, refillPerSecond);
   }
 
   /** Throws what a call with these arguments must report. */
@@ -75,7 +65,7 @@ export class RemoteBucket {
   }
 
   tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {
-    return gcra(this.store, key, this.#settings, tokens, 0).then(
+    return this.#gcra.decide(key, tokens, 0).then(
       (reply): TryTakeResult =>
         reply[0] === GRANTED
           ? { ok: true, remaining: reply[REMAINING]! }
@@ -107,7 +97,7 @@ export class RemoteBucket {
     if (signal?.aborted) throw signal.reason;
     let decision: GcraReply;
     try {
-      decision = await abortable(gcra(this.store, key, this.#settings, tokens, timeout), signal);
+      decision = await abortable(this.#gcra.decide(key, tokens, timeout), signal);
     } catch (error) {
       if (!(error instanceof UnavailableError) || signal?.aborted) throw error;
       switch (this.store.whenUnavailable) {

@@ -1,5 +1,6 @@
 import {
   KeyedTokenBucket,
+  type LimiterListener,
   limiterKind,
   type RateLimiter,
   type TryTakeResult,
@@ -28,7 +29,7 @@ export class RedisKeyedTokenBucket<K = string> implements RateLimiter<K> {
   #local: KeyedTokenBucket<string> | undefined;
 
   constructor(store: RedisStore, options: RedisKeyedTokenBucketOptions) {
-    this.#bucket = new RemoteBucket(store, options, 'RedisKeyedTokenBucket');
+    this.#bucket = new RemoteBucket(store, options, 'RedisKeyedTokenBucket', true);
     this.#prefix = this.#bucket.store.key(this.#bucket.name, 'bucket:');
   }
 
@@ -60,7 +61,7 @@ export class RedisKeyedTokenBucket<K = string> implements RateLimiter<K> {
       return Promise.reject(error);
     }
     const k = String(key);
-    return this.#bucket.tryTake(this.#prefix + k, tokens, () => this.#fallback(k));
+    return this.#bucket.tryTake(this.#prefix + k, tokens, () => this.#fallback(k), key);
   }
 
   /** Resolves once `tokens` are taken from `key`'s bucket, FIFO per key; as `RedisTokenBucket.take`. */
@@ -71,7 +72,17 @@ export class RedisKeyedTokenBucket<K = string> implements RateLimiter<K> {
       return Promise.reject(error);
     }
     const k = String(key);
-    return this.#bucket.take(this.#prefix + k, tokens, options, () => this.#fallback(k));
+    return this.#bucket.take(this.#prefix + k, tokens, options, () => this.#fallback(k), key);
+  }
+
+  /**
+   * Calls `listener` with this process's decisions: `acquired` (tokens taken; `waitedMs` for a
+   * `take` that slept on its reservation), `queued` (a `take` that must wait), `rejected`
+   * (`rate_limited`, `queue_timeout`, `aborted`, `unavailable`, `closed`), each with `key`.
+   * Other processes' decisions are not seen. Returns the function that unsubscribes.
+   */
+  subscribe(listener: LimiterListener<K>): () => void {
+    return this.#bucket.listeners.subscribe(listener as LimiterListener<unknown>);
   }
 
   #fallback(key: string) {

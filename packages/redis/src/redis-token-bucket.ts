@@ -1,4 +1,9 @@
-import { TokenBucket, type TryTakeResult, type WaitOptions } from '@sluice/core';
+import {
+  type LimiterListener,
+  TokenBucket,
+  type TryTakeResult,
+  type WaitOptions,
+} from '@sluice/core';
 import { type LocalBucket, RemoteBucket } from './internal/remote-bucket.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -29,7 +34,7 @@ export class RedisTokenBucket {
   #local: LocalBucket | undefined;
 
   constructor(store: RedisStore, options: RedisTokenBucketOptions) {
-    this.#bucket = new RemoteBucket(store, options, 'RedisTokenBucket');
+    this.#bucket = new RemoteBucket(store, options, 'RedisTokenBucket', false);
     this.#key = this.#bucket.store.key(this.#bucket.name, 'bucket');
   }
 
@@ -73,6 +78,16 @@ export class RedisTokenBucket {
       return Promise.reject(error);
     }
     return this.#bucket.take(this.#key, tokens, options, () => this.#fallback());
+  }
+
+  /**
+   * Calls `listener` with this process's decisions: `acquired` (tokens taken; `waitedMs` for a
+   * `take` that slept on its reservation), `queued` (a `take` that must wait), `rejected`
+   * (`rate_limited`, `queue_timeout`, `aborted`, `unavailable`, `closed`). Other processes'
+   * decisions are not seen. Returns the function that unsubscribes.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    return this.#bucket.listeners.subscribe(listener as LimiterListener<unknown>);
   }
 
   #fallback(): LocalBucket {

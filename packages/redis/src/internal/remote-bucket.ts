@@ -1,9 +1,18 @@
 // The part RedisTokenBucket and RedisKeyedTokenBucket share: one decision per call, the failure
-// policy, and the sleep of a reservation.
+// policy, the sleep of a reservation, and the events this process's decisions make.
 
-import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
+import {
+  ClosedError,
+  type LimiterEvent,
+  type RejectedReason,
+  TimeoutError,
+  type TryTakeResult,
+  UnavailableError,
+  type WaitOptions,
+} from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
 import { DENIED, Gcra, type GcraReply, GRANTED, REMAINING, RESERVED, WAIT_US } from './gcra.js';
+import { Listeners } from './listeners.js';
 import {
   assertKeyPart,
   assertObject,
@@ -31,8 +40,11 @@ export class RemoteBucket {
   readonly capacity: number;
   readonly refillPerSecond: number;
   readonly #gcra: Gcra;
+  /** The limiter's subscribers; events of keyed limiters carry the caller's key. */
+  readonly listeners = new Listeners<unknown>();
+  readonly #keyed: boolean;
 
-  constructor(store: unknown, options: RemoteBucketOptions, className: string) {
+  constructor(store: unknown, options: RemoteBucketOptions, className: string, keyed: boolean) {
     if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
       throw new TypeError(
         `Expected \`store\` of ${className} to be a RedisStore, got ${describe(store)}`,
@@ -48,6 +60,7 @@ export class RemoteBucket {
     this.capacity = capacity;
     this.refillPerSecond = refillPerSecond;
     this.#gcra = new Gcra(this.store, capacity, refillPerSecond);
+    this.#keyed = keyed;
   }
 
   /** Throws what a call with these arguments must report. */
@@ -64,8 +77,14 @@ export class RemoteBucket {
     assertWaitOptions(signal, timeout);
   }
 
-  tryTake(key: string, tokens: number, local: () => LocalBucket): Promise<TryTakeResult> {
-    return this.#gcra.decide(key, tokens, 0).then(
+  /** `key` is the Redis key; `eventKey` the caller's key, for the events of keyed limiters. */
+  tryTake(
+    key: string,
+    tokens: number,
+    local: () => LocalBucket,
+    eventKey?: unknown,
+  ): Promise<TryTakeResult> {
+    const decided: Promise<TryTakeResult> = this.#gcra.decide(key, tokens, 0).then(
       (reply): TryTakeResult =>
         reply[0] === GRANTED
           ? { ok: true, remaining: reply[REMAINING]! }
@@ -84,13 +103,47 @@ export class RemoteBucket {
         }
       },
     );
+    if (!this.listeners.active) return decided;
+    return decided.then(
+      (result) => {
+        if (result.ok) this.#emit({ type: 'acquired', weight: tokens, waitedMs: 0 }, eventKey);
+        else this.#rejected('rate_limited', tokens, 0, eventKey);
+        return result;
+      },
+      (error: unknown) => {
+        this.#rejected(reasonOf(error, undefined), tokens, 0, eventKey);
+        throw error;
+      },
+    );
   }
 
-  async take(
+  take(
     key: string,
     tokens: number,
     options: WaitOptions | undefined,
     local: () => LocalBucket,
+    eventKey?: unknown,
+  ): Promise<void> {
+    if (!this.listeners.active) return this.#take(key, tokens, options, local, undefined);
+    const started = performance.now();
+    const waited = () => performance.now() - started;
+    return this.#take(key, tokens, options, local, () =>
+      this.#emit({ type: 'queued', weight: tokens }, eventKey),
+    ).then(
+      () => this.#emit({ type: 'acquired', weight: tokens, waitedMs: waited() }, eventKey),
+      (error: unknown) => {
+        this.#rejected(reasonOf(error, options?.signal), tokens, waited(), eventKey);
+        throw error;
+      },
+    );
+  }
+
+  async #take(
+    key: string,
+    tokens: number,
+    options: WaitOptions | undefined,
+    local: () => LocalBucket,
+    onQueued: (() => void) | undefined,
   ): Promise<void> {
     const signal = options?.signal;
     const timeout = options?.timeout;
@@ -118,8 +171,28 @@ export class RemoteBucket {
     }
     // The tokens are ours from the reserved moment on. An abort while sleeping forfeits them:
     // giving them back could let a later request overtake the queue or over-admit.
-    if (decision[0] === RESERVED) await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
+    if (decision[0] === RESERVED) {
+      onQueued?.();
+      await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
+    }
   }
+
+  #emit(event: LimiterEvent<unknown>, eventKey: unknown): void {
+    if (this.#keyed) (event as { key?: unknown }).key = eventKey;
+    this.listeners.emit(event);
+  }
+
+  #rejected(reason: RejectedReason, weight: number, waitedMs: number, eventKey: unknown): void {
+    this.#emit({ type: 'rejected', reason, weight, waitedMs }, eventKey);
+  }
+}
+
+/** The rejection reason of the events for what a call rejected with. */
+function reasonOf(error: unknown, signal: AbortSignal | undefined): RejectedReason {
+  if (signal?.aborted && error === signal.reason) return 'aborted';
+  if (error instanceof TimeoutError) return 'queue_timeout';
+  if (error instanceof ClosedError) return 'closed';
+  return 'unavailable';
 }
 
 /**

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// `pnpm demo:fleet`: one rate limit across a fleet. Starts a redis-server, three instances of the
-// Express demo sharing it (REDIS_URL), fires a burst at GET /api/hello spread across the three,
-// and prints per instance and in total what was admitted and what was limited, and why.
+// `pnpm demo:fleet`: one rate limit and one concurrency limit across a fleet. Starts a
+// redis-server and three instances of the Express demo sharing it (REDIS_URL), then:
+//   1. fires a burst at GET /api/hello spread across the three, and prints per instance and in
+//      total what was admitted and what was limited, and why. /api/hello is behind
+//      rateLimit({ capacity: 5, refillPerSecond: 1 }) per client, kept in Redis: the three
+//      instances together admit what one would, not three times as much;
+//   2. fires a burst at GET /fleet/work (300 ms of work each) spread across the three, behind
+//      concurrency({ limit: RedisSemaphore capacity 3 }), and prints how many ran at once on
+//      each instance and across the fleet (from the start and end times the instances report):
+//      never more than 3 in all, where three in-memory limits would let 9 run.
 //
 //   node scripts/demo-fleet.mjs [--requests 30] [--instances 3]
-//
-// /api/hello is behind rateLimit({ capacity: 5, refillPerSecond: 1 }) per client: with the
-// limit in Redis, the three instances together admit what one would, not three times as much.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +23,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'apps', 'express-demo', 'dist', 'main.js');
 const CAPACITY = 5;
 const REFILL_PER_SECOND = 1;
+/** The capacity of the RedisSemaphore behind /fleet/work (apps/express-demo/src/main.ts). */
+const FLEET_WORK_CAPACITY = 3;
+const FLEET_WORK_REQUESTS = 12;
 
 function parseArgs(argv) {
   const options = { requests: 30, instances: 3 };
@@ -44,11 +51,11 @@ async function get(url) {
   try {
     const response = await fetch(url);
     const text = await response.text();
-    let reason;
+    let body = {};
     try {
-      reason = JSON.parse(text).reason;
+      body = JSON.parse(text);
     } catch {}
-    return { status: response.status, reason };
+    return { status: response.status, reason: body.reason, body };
   } catch (error) {
     return { status: 0, reason: error.code ?? 'network error' };
   }
@@ -125,11 +132,67 @@ async function main() {
       console.error(`\nunexpected: ${admitted} admitted, expected ${CAPACITY} to ${limit}`);
       failed = true;
     }
+    if (!(await fleetWork(ports))) failed = true;
   } finally {
     await Promise.all(instances.map(({ child }) => stopServer(child)));
     await redis.stop();
   }
   process.exit(failed ? 1 : 0);
+}
+
+/** Most intervals [startedAt, endedAt) open at once; an end and a start at one instant do not overlap. */
+function peakOverlap(intervals) {
+  const edges = intervals.flatMap(({ startedAt, endedAt }) => [
+    [startedAt, 1],
+    [endedAt, -1],
+  ]);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let peak = 0;
+  for (const [, delta] of edges) {
+    open += delta;
+    peak = Math.max(peak, open);
+  }
+  return peak;
+}
+
+async function fleetWork(ports) {
+  console.log(
+    `\nEach instance also serves GET /fleet/work (300 ms of work) behind concurrency({ limit }), the\n` +
+      `limit a RedisSemaphore of capacity ${FLEET_WORK_CAPACITY} shared by the fleet. ${FLEET_WORK_REQUESTS} requests at once, round robin:\n`,
+  );
+  const replies = await Promise.all(
+    Array.from({ length: FLEET_WORK_REQUESTS }, async (_, i) => {
+      const instance = i % ports.length;
+      const reply = await get(`http://127.0.0.1:${ports[instance]}/fleet/work?ms=300`);
+      return { instance, ...reply };
+    }),
+  );
+  const served = replies.filter((r) => r.status === 200);
+  const rows = ports.map((port, i) => {
+    const mine = served.filter((r) => r.instance === i);
+    return [
+      `instance ${i + 1} (:${port})`,
+      FLEET_WORK_REQUESTS / ports.length,
+      mine.length,
+      peakOverlap(mine.map((r) => r.body)),
+    ];
+  });
+  const peak = peakOverlap(served.map((r) => r.body));
+  rows.push(['total', replies.length, served.length, peak]);
+  console.log(table(['', 'requests', 'served', 'most at once'], rows));
+  console.log(
+    `\nat most ${peak} ran at once across the fleet (limit ${FLEET_WORK_CAPACITY}); the others waited their turn in\n` +
+      `Redis, in arrival order. ${ports.length} in-memory limits of ${FLEET_WORK_CAPACITY} would have let up to ${ports.length * FLEET_WORK_CAPACITY} run at once.`,
+  );
+  if (served.length !== replies.length || peak > FLEET_WORK_CAPACITY) {
+    const failures = replies.filter((r) => r.status !== 200).map(label);
+    console.error(
+      `\nunexpected: ${served.length} of ${replies.length} served (${failures.join(', ')}), peak ${peak}`,
+    );
+    return false;
+  }
+  return true;
 }
 
 main().catch((error) => {

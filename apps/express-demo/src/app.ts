@@ -2,6 +2,7 @@ import type { JobScheduler } from '@sluice/core';
 import {
   concurrency,
   KeyedTokenBucket,
+  type Limiter,
   type RateLimiter,
   rateLimit,
   Semaphore,
@@ -12,6 +13,12 @@ import { createJobScheduler, mountJobs } from './jobs.js';
 
 /** Longest simulated work a request may ask for. */
 const MAX_WORK_MS = 10_000;
+
+/** The `ms` query parameter, clamped to 0..MAX_WORK_MS; `fallback` when absent or not a number. */
+function workMs(query: unknown, fallback: number): number {
+  const asked = Number(query ?? fallback);
+  return Number.isFinite(asked) ? Math.min(Math.max(0, asked), MAX_WORK_MS) : fallback;
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -35,9 +42,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  *
  * `hello`: the /api/hello limiter; default in memory. main.ts passes a RedisKeyedTokenBucket of
  * the same settings when REDIS_URL is set, so several instances share one limit.
+ *
+ * `fleetWork`: only with REDIS_URL (main.ts passes a RedisSemaphore), and only in this demo
+ * (`pnpm demo:fleet`): `GET /fleet/work?ms=N`, N ms of work (default 300) of which at most the
+ * semaphore's capacity run at once across every instance sharing the Redis. It answers
+ * `{ ms, waitedMs, startedAt, endedAt, pid }` (epoch ms) so that a client can check the overlap.
  */
 export function createApp(
-  options: { jobs?: JobScheduler; hello?: RateLimiter<string> } = {},
+  options: { jobs?: JobScheduler; hello?: RateLimiter<string>; fleetWork?: Limiter } = {},
 ): Express {
   const app = express();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
@@ -46,13 +58,28 @@ export function createApp(
   mountJobs(app, jobs);
 
   app.get('/work', concurrency({ limit: work, timeout: 1000 }), async (req, res) => {
-    const asked = Number(req.query.ms ?? 100);
-    const ms = Number.isFinite(asked) ? Math.min(Math.max(0, asked), MAX_WORK_MS) : 100;
+    const ms = workMs(req.query.ms, 100);
     const { signal, waitedMs } = req.sluice!;
     await sleep(ms, signal); // a client that leaves stops the work early
     if (signal.aborted) return;
     res.json({ ms, waitedMs: Math.round(waitedMs) });
   });
+
+  if (options.fleetWork !== undefined) {
+    app.get(
+      '/fleet/work',
+      concurrency({ limit: options.fleetWork, timeout: 5000 }),
+      async (req, res) => {
+        const ms = workMs(req.query.ms, 300);
+        const { signal, waitedMs } = req.sluice!;
+        const startedAt = Date.now();
+        await sleep(ms, signal);
+        if (signal.aborted) return;
+        const endedAt = Date.now();
+        res.json({ ms, waitedMs: Math.round(waitedMs), startedAt, endedAt, pid: process.pid });
+      },
+    );
+  }
 
   const hello = options.hello ?? new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 });
   app.get('/api/hello', rateLimit({ limiter: hello }), (req, res) => {

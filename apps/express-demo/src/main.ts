@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeDashboards } from '@sluice/demo-dashboard';
-import { RedisKeyedTokenBucket, RedisStore } from '@sluice/redis';
+import { RedisKeyedTokenBucket, RedisSemaphore, RedisStore } from '@sluice/redis';
 import { createClient } from 'redis';
 import { createApp } from './app.js';
 import { createJobScheduler } from './jobs.js';
@@ -16,7 +16,9 @@ const store = process.env.REDIS_URL
   : undefined;
 const hello =
   store && new RedisKeyedTokenBucket(store, { name: 'hello', capacity: 5, refillPerSecond: 1 });
-const server = http.createServer(createApp({ jobs, hello }));
+// And /fleet/work runs at most 3 at once across every instance (a fragile downstream's limit).
+const fleetWork = store && new RedisSemaphore(store, { name: 'fleet-work', capacity: 3 });
+const server = http.createServer(createApp({ jobs, hello, fleetWork }));
 
 server.on('error', (error) => {
   console.error(error);

@@ -7,8 +7,8 @@ import { main, runScript } from './run-script.js';
 // builds it before tests; by hand: `npx turbo run build --filter=@sluice/express-demo...`).
 const run = (args: string[]) => runScript('scripts/demo-fleet.mjs', args, 90_000);
 
-describe('scripts/demo-fleet.mjs: three express demos sharing one limit in Redis', () => {
-  it('admits what one limit allows across the three instances, not three times as much', async () => {
+describe('scripts/demo-fleet.mjs: three express demos sharing a rate limit and a concurrency limit in Redis', () => {
+  it('admits what one limit allows across the three instances, and runs at most 3 at once in all', async () => {
     expect(existsSync(main), `${main} is missing: build the demo first`).toBe(true);
     const { code, stdout, stderr } = await run(['--requests', '30']);
     expect(stderr).toBe('');
@@ -22,6 +22,12 @@ describe('scripts/demo-fleet.mjs: three express demos sharing one limit in Redis
     expect(admitted).toBeLessThanOrEqual(7);
     expect(admitted + limited).toBe(30);
     expect(stdout).toMatch(/admitted\s+429 rate_limited/);
+    // The shared concurrency limit: all 12 served, never more than 3 at once across the fleet.
+    const fleet = /total\s+12\s+(\d+)\s+(\d+)/.exec(stdout);
+    expect(fleet, stdout).not.toBeNull();
+    expect(Number(fleet![1])).toBe(12);
+    expect(Number(fleet![2])).toBeGreaterThanOrEqual(1);
+    expect(Number(fleet![2])).toBeLessThanOrEqual(3);
   }, 100_000);
 
   it('refuses an unknown argument', async () => {

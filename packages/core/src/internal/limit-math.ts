@@ -34,12 +34,11 @@ export function ofLimit(
 }
 
 /**
- * Netflix's Log10RootFunction: max(1, floor(log10(limit))) below 1000, floor(sqrt(limit)) from
- * there. Vegas scales its thresholds and steps with it.
+ * Netflix's Log10RootIntFunction: max(1, floor(log10(limit))). (Its comment says "sqrt", its code
+ * takes log10 at every size: 3 from 1000 to 9999.) Vegas scales its thresholds and steps with it.
  */
 export function log10Root(limit: number): number {
-  const n = Math.floor(limit);
-  return n < 1000 ? Math.max(1, Math.floor(Math.log10(Math.max(n, 1)))) : Math.floor(Math.sqrt(n));
+  return Math.max(1, Math.floor(Math.log10(Math.max(Math.floor(limit), 1))));
 }
 
 /**

@@ -11,12 +11,9 @@ const store = process.env.REDIS_URL
   : undefined;
 const hello =
   store && new RedisKeyedTokenBucket(store, { name: 'hello', capacity: 5, refillPerSecond: 1 });
-const server = serve(
-  { fetch: createApp({ hello }).fetch, port, hostname: '127.0.0.1' },
-  (info) => {
-    console.log(`listening on ${info.port}`);
-  },
-);
+const server = serve({ fetch: createApp({ hello }).fetch, port, hostname: '127.0.0.1' }, (info) => {
+  console.log(`listening on ${info.port}`);
+});
 
 server.on('error', (error) => {
   console.error(error);

@@ -29,84 +29,96 @@ async function hello(base: string) {
   const started = performance.now();
   const response = await fetch(`${base}/api/hello`);
   const body = (await response.json()) as { reason?: string; hello?: string };
-  return { status: response.status, headers: response.headers, body, ms: performance.now() - started };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body,
+    ms: performance.now() - started,
+  };
 }
 
-describe.each(clientLibraries)('hono demo, /api/hello limited in Redis over $library', ({
-  create,
-}) => {
-  let store: RedisStore;
-  let server: ServerType;
-  let base: string;
+describe.each(clientLibraries)(
+  'hono demo, /api/hello limited in Redis over $library',
+  ({ create }) => {
+    let store: RedisStore;
+    let server: ServerType;
+    let base: string;
 
-  beforeAll(async () => {
-    await redis.admin.flushall();
-    store = new RedisStore({
-      client: create(redis.url),
-      commandTimeout: COMMAND_TIMEOUT,
-      breaker: { threshold: 3, coolDown: 300 },
+    beforeAll(async () => {
+      await redis.admin.flushall();
+      store = new RedisStore({
+        client: create(redis.url),
+        commandTimeout: COMMAND_TIMEOUT,
+        breaker: { threshold: 3, coolDown: 300 },
+      });
+      const limiter = new RedisKeyedTokenBucket(store, {
+        name: 'hello',
+        capacity: 5,
+        refillPerSecond: 1,
+      });
+      server = serve({
+        fetch: createApp({ hello: limiter }).fetch,
+        port: 0,
+        hostname: '127.0.0.1',
+      });
+      await once(server, 'listening');
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    const limiter = new RedisKeyedTokenBucket(store, {
-      name: 'hello',
-      capacity: 5,
-      refillPerSecond: 1,
-    });
-    server = serve({ fetch: createApp({ hello: limiter }).fetch, port: 0, hostname: '127.0.0.1' });
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
 
-  afterAll(async () => {
-    redis.resume();
-    (server as { closeAllConnections?: () => void })?.closeAllConnections?.();
-    await new Promise((resolve) => server?.close(resolve));
-    await store?.close();
-  });
-
-  it('5 per client, then 429 rate_limited as in memory; with Redis stopped 503 unavailable; back by itself', async () => {
-    // The first decision may wait for the connection and the script load: retry it (bounded).
-    let first = await hello(base);
-    for (let i = 0; i < 10 && first.status !== 200; i++) first = await hello(base);
-    expect(first.status).toBe(200);
-    expect(first.body).toEqual({ hello: 'world', client: '127.0.0.1' });
-    const replies = [];
-    for (let i = 0; i < 5; i++) replies.push(await hello(base));
-    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 429]);
-    const refused = replies[4]!;
-    // The same answer as the in-memory limiter's (test/app.test.ts).
-    expect(refused.headers.get('content-type')).toBe('application/problem+json');
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refused.headers.get('ratelimit-policy')).toBe('"rate-limit";q=5;w=5');
-    expect(refused.body.reason).toBe('rate_limited');
-
-    redis.pause();
-    try {
-      for (let i = 0; i < 4; i++) {
-        const reply = await hello(base);
-        expect(reply.status).toBe(503);
-        expect(reply.body.reason).toBe('unavailable');
-        expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        expect(reply.headers.get('content-type')).toBe('application/problem+json');
-        // Within the command timeout (plus an HTTP round trip on a busy machine), never hanging.
-        expect(reply.ms).toBeLessThan(COMMAND_TIMEOUT + 200);
-      }
-    } finally {
+    afterAll(async () => {
       redis.resume();
-    }
-    let back = await hello(base);
-    for (let i = 0; i < 50 && back.status === 503; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      back = await hello(base);
-    }
-    expect([200, 429]).toContain(back.status);
-  });
-});
+      (server as { closeAllConnections?: () => void })?.closeAllConnections?.();
+      await new Promise((resolve) => server?.close(resolve));
+      await store?.close();
+    });
+
+    it('5 per client, then 429 rate_limited as in memory; with Redis stopped 503 unavailable; back by itself', async () => {
+      // The first decision may wait for the connection and the script load: retry it (bounded).
+      let first = await hello(base);
+      for (let i = 0; i < 10 && first.status !== 200; i++) first = await hello(base);
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ hello: 'world', client: '127.0.0.1' });
+      const replies = [];
+      for (let i = 0; i < 5; i++) replies.push(await hello(base));
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 429]);
+      const refused = replies[4]!;
+      // The same answer as the in-memory limiter's (test/app.test.ts).
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit-policy')).toBe('"rate-limit";q=5;w=5');
+      expect(refused.body.reason).toBe('rate_limited');
+
+      redis.pause();
+      try {
+        for (let i = 0; i < 4; i++) {
+          const reply = await hello(base);
+          expect(reply.status).toBe(503);
+          expect(reply.body.reason).toBe('unavailable');
+          expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+          expect(reply.headers.get('content-type')).toBe('application/problem+json');
+          // Within the command timeout (plus an HTTP round trip on a busy machine), never hanging.
+          expect(reply.ms).toBeLessThan(COMMAND_TIMEOUT + 200);
+        }
+      } finally {
+        redis.resume();
+      }
+      let back = await hello(base);
+      for (let i = 0; i < 50 && back.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        back = await hello(base);
+      }
+      expect([200, 429]).toContain(back.status);
+    });
+  },
+);
 
 describe('main.ts with REDIS_URL', () => {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
   /** Starts main.ts as `start` would, on a free port; resolves with its base URL. */
-  async function start(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+  async function start(
+    env: Record<string, string>,
+  ): Promise<{ child: ChildProcess; base: string }> {
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
       env: { ...process.env, PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

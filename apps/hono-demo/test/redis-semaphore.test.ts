@@ -1,198 +1,25 @@
-// @sluice/hono's concurrency() with a RedisSemaphore as `limit`: two apps (two stores, as two
-// processes would have) share one limit; real @hono/node-server loopback servers, real HTTP
-// clients (some of which hang up), a real redis-server, over both clients.
+// @sluice/hono's concurrency() with a RedisSemaphore as `limit`, on @hono/node-server: the
+// shared suite (two servers share one limit, clients that hang up leak nothing, 503
+// `unavailable` while Redis is paused), over both clients.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { concurrency } from '@sluice/hono';
-import { RedisSemaphore, RedisStore } from '@sluice/redis';
 import { Hono } from 'hono';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clientLibraries,
-  eventually,
-  startRedis,
-  type TestRedis,
-} from '../../../packages/redis/test/redis-server.js';
+import { httpSemaphoreSuite } from '../../../packages/redis/test/http-semaphore-suite.js';
 
-let redis: TestRedis;
-const cleanups: Array<() => Promise<void>> = [];
-let names = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
+httpSemaphoreSuite('concurrency({ limit }) on @hono/node-server', async (limit, seen) => {
+  const app = new Hono();
+  app.get('/work', concurrency({ limit, timeout: 5000 }), async (c) =>
+    c.text(await seen.work(c.req.query(), c.var.sluice.signal)),
+  );
+  const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    },
+  };
 });
-afterEach(async () => {
-  redis.resume();
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-/** What every instance's handlers did, for one test. */
-interface Seen {
-  inFlight: number;
-  peak: number;
-  /** `who` of every request whose handler ran. */
-  ran: string[];
-  /** Requests with `hold` wait for this before answering. */
-  hold: Promise<void>;
-  /** `who` of every handler that saw its signal abort. */
-  aborted: string[];
-}
-
-function newSeen(): Seen & { letGo(): void } {
-  let letGo = () => {};
-  const hold = new Promise<void>((resolve) => {
-    letGo = resolve;
-  });
-  return { inFlight: 0, peak: 0, ran: [], hold, aborted: [], letGo };
-}
-
-describe.each(clientLibraries)(
-  'concurrency({ limit: RedisSemaphore }) on @hono/node-server over $library',
-  (library) => {
-    /** One "process": its own store, semaphore, app and server. */
-    async function instance(name: string, seen: Seen) {
-      const store = new RedisStore({ client: library.create(redis.url), commandTimeout: 200 });
-      const sem = new RedisSemaphore(store, { name, capacity: 2 });
-      const app = new Hono();
-      app.get('/work', concurrency({ limit: sem, timeout: 5000 }), async (c) => {
-        const who = c.req.query('who') ?? '';
-        const { signal } = c.var.sluice;
-        signal.addEventListener('abort', () => seen.aborted.push(who));
-        seen.ran.push(who);
-        seen.peak = Math.max(seen.peak, ++seen.inFlight);
-        try {
-          if (c.req.query('hold') !== undefined) await seen.hold;
-          else await new Promise((r) => setTimeout(r, Number(c.req.query('ms') ?? 50)));
-        } finally {
-          seen.inFlight--;
-        }
-        return c.text(`${who} ok`);
-      });
-      const server: ServerType = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-      await once(server, 'listening');
-      cleanups.push(async () => {
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-        await new Promise((r) => server.close(r));
-        await store.close();
-      });
-      return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sem };
-    }
-
-    /** A request whose client can hang up (`leave()`); `done` settles either way. */
-    function request(url: string) {
-      const client = new AbortController();
-      const done = fetch(url, { signal: client.signal }).then(
-        async (r) => ({ status: r.status, body: await r.text() }),
-        () => ({ status: 0, body: 'left' }),
-      );
-      return { done, leave: () => client.abort() };
-    }
-
-    /** Fleet-wide, as Redis sees it: nothing held, nothing waiting, no queue entry left. */
-    async function drained(name: string, sem: RedisSemaphore): Promise<boolean> {
-      const { inUse, waiting } = await sem.stats();
-      const queued = await redis.admin.zcard(`sluice:{${name}}:queue`);
-      const held = await redis.admin.zcard(`sluice:{${name}}:holders`);
-      return inUse === 0 && waiting === 0 && queued === 0 && held === 0;
-    }
-
-    it('two servers share one limit of 2: a burst of 8 spread across them runs at most 2 at once', async () => {
-      const name = `hono${++names}`;
-      const seen = newSeen();
-      const a = await instance(name, seen);
-      const b = await instance(name, seen);
-      const replies = await Promise.all(
-        Array.from(
-          { length: 8 },
-          (_, i) => request(`${(i % 2 ? a : b).url}/work?ms=60&who=${i}`).done,
-        ),
-      );
-      expect(replies.map((r) => r.status)).toEqual(Array(8).fill(200));
-      expect(seen.peak).toBe(2);
-      expect(await eventually(() => drained(name, a.sem), 3000)).toBe(true);
-      expect((await b.sem.stats()).maxInUse).toBe(2);
-    });
-
-    it('a client that leaves while queued leaves the queue in Redis at once, never runs, and leaks nothing', async () => {
-      const name = `hono${++names}`;
-      const seen = newSeen();
-      const a = await instance(name, seen);
-      const b = await instance(name, seen);
-      // Fill the fleet's limit with one holder on each server.
-      const holders = [
-        request(`${a.url}/work?hold&who=holder-a`),
-        request(`${b.url}/work?hold&who=holder-b`),
-      ];
-      expect(await eventually(async () => (await a.sem.stats()).inUse === 2, 3000)).toBe(true);
-
-      // Queue two: one on each server; the one on `a` hangs up.
-      const leaving = request(`${a.url}/work?who=leaving`);
-      expect(await eventually(async () => (await a.sem.stats()).waiting === 1, 3000)).toBe(true);
-      const next = request(`${b.url}/work?who=next`);
-      expect(await eventually(async () => (await b.sem.stats()).waiting === 2, 3000)).toBe(true);
-      leaving.leave();
-      expect(await leaving.done).toEqual({ status: 0, body: 'left' });
-      expect(await eventually(async () => (await a.sem.stats()).waiting === 1, 3000)).toBe(true);
-      expect(await redis.admin.zcard(`sluice:{${name}}:queue`)).toBe(1);
-
-      // The holders finish: the waiter on `b` is served; the one that left never is.
-      seen.letGo();
-      for (const holder of holders) expect((await holder.done).status).toBe(200);
-      expect(await next.done).toEqual({ status: 200, body: 'next ok' });
-      expect(seen.ran.sort()).toEqual(['holder-a', 'holder-b', 'next']);
-      expect(seen.aborted).toEqual([]);
-      expect(await eventually(() => drained(name, a.sem), 3000)).toBe(true);
-      expect(await a.sem.stats()).toMatchObject({ aborted: 1, acquired: 1 });
-    });
-
-    it("a client that leaves in flight aborts the handler's signal; its permit goes back", async () => {
-      const name = `hono${++names}`;
-      const seen = newSeen();
-      const a = await instance(name, seen);
-      const b = await instance(name, seen);
-      const gone = request(`${a.url}/work?hold&who=gone`);
-      expect(await eventually(async () => (await b.sem.stats()).inUse === 1, 3000)).toBe(true);
-      gone.leave();
-      await gone.done;
-      expect(await eventually(() => seen.aborted.includes('gone'), 3000)).toBe(true);
-      seen.letGo();
-      expect(await eventually(() => drained(name, b.sem), 3000)).toBe(true);
-      // Both permits free again, for either server.
-      const after = await Promise.all([
-        request(`${a.url}/work?who=x`).done,
-        request(`${b.url}/work?who=y`).done,
-      ]);
-      expect(after.map((r) => r.status)).toEqual([200, 200]);
-    });
-
-    it('Redis paused: 503 unavailable with Retry-After, never 429; back by itself', async () => {
-      const name = `hono${++names}`;
-      const seen = newSeen();
-      const a = await instance(name, seen);
-      expect((await request(`${a.url}/work?who=warm`).done).status).toBe(200);
-      redis.pause();
-      let down: Response;
-      try {
-        down = await fetch(`${a.url}/work?who=down`);
-      } finally {
-        redis.resume();
-      }
-      expect(down.status).toBe(503);
-      expect(down.headers.get('content-type')).toBe('application/problem+json');
-      expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(await down.json()).toMatchObject({ reason: 'unavailable', status: 503 });
-      expect(seen.ran).toEqual(['warm']);
-      let back = await request(`${a.url}/work?who=back`).done;
-      for (let i = 0; i < 50 && back.status === 503; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        back = await request(`${a.url}/work?who=back`).done;
-      }
-      expect(back.status).toBe(200);
-      expect(await eventually(() => drained(name, a.sem), 3000)).toBe(true);
-    });
-  },
-);

@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@sluice\/core\/http$/, replacement: src('core/src/http/index.ts') },
       { find: /^@sluice\/core$/, replacement: src('core/src/index.ts') },
       { find: /^@sluice\/hono$/, replacement: src('hono/src/index.ts') },
+      { find: /^@sluice\/redis$/, replacement: src('redis/src/index.ts') },
     ],
   },
   test: {

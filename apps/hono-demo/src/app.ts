@@ -1,5 +1,11 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { concurrency, rateLimit, Semaphore } from '@sluice/hono';
+import {
+  concurrency,
+  KeyedTokenBucket,
+  type RateLimiter,
+  rateLimit,
+  Semaphore,
+} from '@sluice/hono';
 import { Hono } from 'hono';
 import { dashboardRoutes } from './dashboard-routes.js';
 
@@ -26,8 +32,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * - `GET /dashboard`, `GET /stats/stream`, `GET /metrics`: watching it (see dashboard-routes.ts).
  *
  * Serve it with @hono/node-server (see main.ts): the rate limit keys on the socket address.
+ *
+ * `hello`: the /api/hello limiter; default in memory. main.ts passes a RedisKeyedTokenBucket of
+ * the same settings when REDIS_URL is set, so several instances share one limit.
  */
-export function createApp(): Hono {
+export function createApp(options: { hello?: RateLimiter<string> } = {}): Hono {
   const app = new Hono();
   // One Semaphore instance, so /stats reads the very limiter that /work admits through.
   const work = new Semaphore(4, { maxWaiting: 8 });
@@ -40,7 +49,8 @@ export function createApp(): Hono {
     return c.json({ ms, waitedMs: Math.round(waitedMs) });
   });
 
-  app.get('/api/hello', rateLimit({ capacity: 5, refillPerSecond: 1 }), (c) =>
+  const hello = options.hello ?? new KeyedTokenBucket({ capacity: 5, refillPerSecond: 1 });
+  app.get('/api/hello', rateLimit({ limiter: hello }), (c) =>
     c.json({ hello: 'world', client: getConnInfo(c).remote.address }),
   );
 

@@ -1,45 +1,15 @@
 // Runs the demo as `start` does (node dist/main.js, built by tsc with decorator metadata) and
 // checks the shared HTTP contract against it.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMain } from './start-main.js';
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
 let child: ChildProcess;
 let base: string;
 let firstLine: string;
 
 beforeAll(async () => {
-  // `turbo run test` builds first; run on its own, this builds a missing dist.
-  if (!existsSync(join(root, 'dist', 'main.js'))) {
-    execFileSync(
-      join(root, '..', '..', 'node_modules', '.bin', 'tsc'),
-      ['-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-      },
-    );
-  }
-  child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  firstLine = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk;
-      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk;
-    });
-    child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${err}`)));
-  });
-  base = `http://127.0.0.1:${firstLine.replace('listening on ', '')}`;
+  ({ child, base, firstLine } = await startMain());
 });
 
 afterAll(() => {

@@ -1,6 +1,7 @@
 // Helpers that hold a permit until the response is really over, and write headers onto it,
 // with web-standard APIs only (plus duck-typing of what @hono/node-server puts in `c.env`).
 import type { Context } from 'hono';
+import { bodyInMemory } from './body-in-memory.js';
 
 /** `await` only what needs it: a synchronous callback costs no extra microtask. */
 export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -32,7 +33,9 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
  * request's signal tells: passing it would cost a closure per request).
  *
  * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
- * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
+ * (Bun, Deno, workers, `app.request()`) a body already in memory (a string or bytes, where the
+ * runtime lets us see it: Node's fetch `Response`) ends nothing more, so `done` is called at
+ * once; any other body is piped through a stream that reports its end.
  */
 export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): void {
   const outgoing = nodeOutgoing(c.env);
@@ -43,8 +46,14 @@ export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): 
     return;
   }
   const response = c.res;
-  // Hono answers HEAD by running the GET route and dropping its body unread.
-  const body = c.req.method === 'HEAD' ? null : response.body;
+  // Hono answers HEAD by running the GET route and dropping its body unread. A body made from a
+  // string or bytes is all there: the work it took is over, and nothing is left to hold it for.
+  // (`done` with no argument: the request's signal tells whether the client left.)
+  if (c.req.method === 'HEAD' || bodyInMemory(response)) {
+    done();
+    return;
+  }
+  const body = response.body;
   const signal = c.req.raw.signal;
   // A locked body is being read by someone else already: we could not tell when it ends.
   if (body === null || body.locked || signal.aborted) {

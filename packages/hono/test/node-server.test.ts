@@ -94,6 +94,62 @@ describe('on @hono/node-server', () => {
     });
   }
 
+  it('a text body: released once, when the response has been sent', async () => {
+    const counting = countingLimiter(new Semaphore(1, { maxWaiting: 0 }));
+    const app = new Hono();
+    app.get('/plain', concurrency({ limit: counting }), (c) => c.text('hello'));
+    served = await serveApp(app);
+    for (let i = 1; i <= 3; i++) {
+      const response = await fetch(`${served.url}/plain`);
+      expect(await response.text()).toBe('hello');
+      await vi.waitFor(() => expect(counting.releaseCalls).toBe(i));
+    }
+    await sleep(20);
+    expect(counting.releaseCalls).toBe(3);
+  });
+
+  it('a ReadableStream body of its own holds the permit until it ends', async () => {
+    const sem = new Semaphore(1, { maxWaiting: 0 });
+    const finish = deferred();
+    const app = new Hono();
+    const limit = concurrency({ limit: sem });
+    const encoder = new TextEncoder();
+    app.get('/live', limit, () => {
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (sent++ === 0) {
+              controller.enqueue(encoder.encode('first'));
+              return;
+            }
+            await finish.promise;
+            controller.enqueue(encoder.encode('last'));
+            controller.close();
+          },
+        }),
+      );
+    });
+    app.get('/other', limit, (c) => c.text('other'));
+    served = await serveApp(app);
+
+    const live = await fetch(`${served.url}/live`);
+    const reader = live.body!.getReader();
+    expect(await firstChunk(reader)).toBe('first');
+    const during = await fetch(`${served.url}/other`);
+    expect(during.status).toBe(503);
+    expect((await during.json()).reason).toBe('queue_full');
+
+    finish.resolve();
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      rest += new TextDecoder().decode(chunk.value);
+    }
+    expect(rest).toBe('last');
+    await vi.waitFor(() => expect(sem.inUse).toBe(0));
+    expect(await (await fetch(`${served.url}/other`)).text()).toBe('other');
+  });
+
   it('a client that leaves mid-stream: released once though the signal, the cancel and the handler end all fire', async () => {
     const counting = countingLimiter(new Semaphore(1));
     const signalAborted = deferred();

@@ -26,16 +26,30 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
 }
 
 /**
+ * Whether the response now in `c.res` is over as soon as the handler has returned, so nothing
+ * needs to watch it: a HEAD (Hono runs the GET route and drops its body unread), no body, a
+ * body made from a string or bytes (all there already: the work it took is done), a body
+ * someone else is reading already (we could not tell when it ends), or a client that is gone.
+ * Never on @hono/node-server, whose 'close' also covers the sending.
+ */
+export function overOnReturn(c: Context): boolean {
+  if (nodeOutgoing(c.env) !== undefined) return false;
+  const response = c.res;
+  if (c.req.method === 'HEAD' || bodyInMemory(response)) return true;
+  const body = response.body;
+  return body === null || body.locked || c.req.raw.signal.aborted;
+}
+
+/**
  * Calls `done` once the response now in `c.res` is over: its body was read to the end, failed,
  * or was cancelled, or the client went away (the body would never be read). Call it after
- * `await next()`, so the permit is held for the whole handler too. `done` learns whether the
- * client left first: `true` or `false` from the stream, nothing from Node's 'close' (then the
- * request's signal tells: passing it would cost a closure per request).
+ * `await next()`, so the permit is held for the whole handler too, and only when
+ * `overOnReturn(c)` is false. `done` learns whether the client left first: `true` or `false`
+ * from the stream, nothing from Node's 'close' (then the request's signal tells: passing it
+ * would cost a closure per request).
  *
  * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
- * (Bun, Deno, workers, `app.request()`) a body already in memory (a string or bytes, where the
- * runtime lets us see it: Node's fetch `Response`) ends nothing more, so `done` is called at
- * once; any other body is piped through a stream that reports its end.
+ * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
  */
 export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): void {
   const outgoing = nodeOutgoing(c.env);
@@ -46,20 +60,9 @@ export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): 
     return;
   }
   const response = c.res;
-  // Hono answers HEAD by running the GET route and dropping its body unread. A body made from a
-  // string or bytes is all there: the work it took is over, and nothing is left to hold it for.
-  // (`done` with no argument: the request's signal tells whether the client left.)
-  if (c.req.method === 'HEAD' || bodyInMemory(response)) {
-    done();
-    return;
-  }
-  const body = response.body;
+  // Not null: `overOnReturn` said so.
+  const body = response.body as ReadableStream<Uint8Array>;
   const signal = c.req.raw.signal;
-  // A locked body is being read by someone else already: we could not tell when it ends.
-  if (body === null || body.locked || signal.aborted) {
-    done(signal.aborted);
-    return;
-  }
   // A runtime may drop the Response of a client that left without cancelling its body.
   // One closure for both: the abort listener is called with an Event, the stream with a boolean.
   const finish = (cancelled: unknown): void => {

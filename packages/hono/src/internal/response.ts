@@ -35,7 +35,7 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
 export function overOnReturn(c: Context): boolean {
   if (nodeOutgoing(c.env) !== undefined) return false;
   const response = c.res;
-  if (c.req.method === 'HEAD' || bodyInMemory(response)) return true;
+  if (bodyInMemory(response) || c.req.method === 'HEAD') return true;
   const body = response.body;
   return body === null || body.locked || c.req.raw.signal.aborted;
 }

@@ -18,10 +18,9 @@ import { makeGate } from './internal/gate.js';
 import {
   callWhenSent,
   clientGone,
-  ensureHeaders,
   isThenable,
   overOnReturn,
-  prepareHeaders,
+  setHeaders,
 } from './internal/response.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -179,7 +178,6 @@ export function concurrency<E extends Env = any>(
     const held = permit;
     const admitted = withHeaders ? gaugeHeaders(k) : undefined;
     c.set('sluice', new RequestAdmission(c.req.raw, waitedMs));
-    if (admitted !== undefined) prepareHeaders(c, admitted);
     try {
       await next();
     } catch (error) {
@@ -188,7 +186,7 @@ export function concurrency<E extends Env = any>(
       settle(held, c, error, false, classify);
       throw error;
     }
-    if (admitted !== undefined) ensureHeaders(c, admitted, 'RateLimit');
+    if (admitted !== undefined) setHeaders(c, admitted);
     if (overOnReturn(c)) {
       // Nothing left to wait for: no callback to allocate either.
       settle(held, c, undefined, undefined, classify);

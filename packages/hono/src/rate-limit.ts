@@ -16,7 +16,7 @@ import {
   connInfoAddress,
   NO_ADDRESS_MESSAGE,
 } from './internal/client-address.js';
-import { clientGone, ensureHeaders, isThenable, prepareHeaders } from './internal/response.js';
+import { clientGone, isThenable, setHeaders } from './internal/response.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -188,9 +188,8 @@ export function rateLimit<
     if (!withHeaders || taken.degraded === true) return next();
     // Shared between requests: read, never changed.
     const headers = admittedHeaders(taken.remaining);
-    prepareHeaders(c, headers);
     await next();
-    ensureHeaders(c, headers, 'RateLimit');
+    setHeaders(c, headers);
   });
   return Object.assign(middleware, { limiter: bucket as L });
 }

@@ -115,21 +115,14 @@ export function notifyingBody<T>(
 }
 
 /**
- * Headers for the response the handler is about to make: `c.header()` now, so `c.text()`,
- * `c.json()`, `onError`'s response... carry them at no extra cost. Call `ensureHeaders` after
- * `next()` for a handler that returned a `Response` of its own, which Hono does not merge into.
+ * Sets `headers` on the response now in `c.res`: call it after `await next()`, so it covers
+ * whatever made the response (`c.text()`, a `Response` of the handler's own, `onError`).
+ * Not with `c.header()` before `next()`: prepared headers take Hono's `c.text()` off its fast
+ * path (a bare `new Response(text)`) and have the Response copy them, which costs more than
+ * the two `set`s here.
  */
-export function prepareHeaders(c: Context, headers: Record<string, string>): void {
-  for (const name in headers) c.header(name, headers[name]);
-}
-
-/**
- * Sets `headers` on the final response unless it already has them (see `prepareHeaders`). They
- * were prepared together, so one of them, `probe`, tells whether the response was built with them.
- */
-export function ensureHeaders(c: Context, headers: Record<string, string>, probe: string): void {
+export function setHeaders(c: Context, headers: Record<string, string>): void {
   let target = c.res.headers;
-  if (target.get(probe) === headers[probe]) return;
   try {
     for (const name in headers) target.set(name, headers[name] as string);
   } catch {

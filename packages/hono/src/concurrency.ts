@@ -187,18 +187,9 @@ export function concurrency<E extends Env = any>(
       throw error;
     }
     if (admitted !== undefined) setHeaders(c, admitted);
-    if (overOnReturn(c)) {
-      // Nothing left to wait for: no callback to allocate either.
-      settle(held, c, undefined, undefined, classify);
-      return;
-    }
-    let released = false;
-    // Called with nothing by Node's 'close', with whether the client left by a body stream.
-    callWhenSent(c, (clientLeft) => {
-      if (released) return;
-      released = true;
-      settle(held, c, undefined, clientLeft, classify);
-    });
+    // Nothing left to wait for: no callback to allocate either.
+    if (overOnReturn(c)) settle(held, c, undefined, undefined, classify);
+    else settleWhenSent(held, c, classify);
   });
   return Object.assign(middleware, { limiter: gate.limiter });
 }
@@ -228,6 +219,21 @@ function settle(
     },
     classify,
   );
+}
+
+/**
+ * `settle` once the response is over, exactly once however many ends fire. Out of the
+ * middleware, so that its closure (and the scope it keeps) is made only for responses that
+ * need watching.
+ */
+function settleWhenSent(permit: Permit, c: Context, classify: ClassifyOutcome | undefined): void {
+  let released = false;
+  // Called with nothing by Node's 'close', with whether the client left by a body stream.
+  callWhenSent(c, (clientLeft) => {
+    if (released) return;
+    released = true;
+    settle(permit, c, undefined, clientLeft, classify);
+  });
 }
 
 // `signal` is read lazily: on @hono/node-server it creates an AbortController per request.

@@ -1,11 +1,19 @@
 // Against a real @hono/node-server on a loopback port: disconnects and streaming need sockets.
 import { Semaphore } from '@sluice/core';
 import { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency } from '../src/index.js';
-import { countingLimiter, deferred, firstChunk, type Served, serveApp, sleep } from './helpers.js';
+import {
+  countingLimiter,
+  type Deferred,
+  deferred,
+  firstChunk,
+  type Served,
+  serveApp,
+  sleep,
+} from './helpers.js';
 
 let served: Served | undefined;
 afterEach(async () => {
@@ -51,25 +59,46 @@ describe('on @hono/node-server', () => {
     );
   });
 
-  for (const kind of ['stream', 'streamSSE'] as const) {
-    it(`${kind}() holds the permit until the body ends`, async () => {
+  /** A body that sends 'first', then 'last' once `finish` resolves, made the `kind` way. */
+  function liveBody(kind: 'stream' | 'streamSSE' | 'ReadableStream', c: Context, finish: Deferred) {
+    if (kind === 'stream') {
+      return stream(c, async (s) => {
+        await s.write('first');
+        await finish.promise;
+        await s.write('last');
+      });
+    }
+    if (kind === 'streamSSE') {
+      return streamSSE(c, async (s) => {
+        await s.writeSSE({ data: 'first' });
+        await finish.promise;
+        await s.writeSSE({ data: 'last' });
+      });
+    }
+    const encoder = new TextEncoder();
+    let sent = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent++ === 0) {
+            controller.enqueue(encoder.encode('first'));
+            return;
+          }
+          await finish.promise;
+          controller.enqueue(encoder.encode('last'));
+          controller.close();
+        },
+      }),
+    );
+  }
+
+  for (const kind of ['stream', 'streamSSE', 'ReadableStream'] as const) {
+    it(`${kind} body: holds the permit until the body ends`, async () => {
       const sem = new Semaphore(1, { maxWaiting: 0 });
       const finish = deferred();
       const app = new Hono();
       const limit = concurrency({ limit: sem });
-      app.get('/live', limit, (c) =>
-        kind === 'stream'
-          ? stream(c, async (s) => {
-              await s.write('first');
-              await finish.promise;
-              await s.write('last');
-            })
-          : streamSSE(c, async (s) => {
-              await s.writeSSE({ data: 'first' });
-              await finish.promise;
-              await s.writeSSE({ data: 'last' });
-            }),
-      );
+      app.get('/live', limit, (c) => liveBody(kind, c, finish));
       app.get('/other', limit, (c) => c.text('other'));
       served = await serveApp(app);
 
@@ -106,48 +135,6 @@ describe('on @hono/node-server', () => {
     }
     await sleep(20);
     expect(counting.releaseCalls).toBe(3);
-  });
-
-  it('a ReadableStream body of its own holds the permit until it ends', async () => {
-    const sem = new Semaphore(1, { maxWaiting: 0 });
-    const finish = deferred();
-    const app = new Hono();
-    const limit = concurrency({ limit: sem });
-    const encoder = new TextEncoder();
-    app.get('/live', limit, () => {
-      let sent = 0;
-      return new Response(
-        new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            if (sent++ === 0) {
-              controller.enqueue(encoder.encode('first'));
-              return;
-            }
-            await finish.promise;
-            controller.enqueue(encoder.encode('last'));
-            controller.close();
-          },
-        }),
-      );
-    });
-    app.get('/other', limit, (c) => c.text('other'));
-    served = await serveApp(app);
-
-    const live = await fetch(`${served.url}/live`);
-    const reader = live.body!.getReader();
-    expect(await firstChunk(reader)).toBe('first');
-    const during = await fetch(`${served.url}/other`);
-    expect(during.status).toBe(503);
-    expect((await during.json()).reason).toBe('queue_full');
-
-    finish.resolve();
-    let rest = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      rest += new TextDecoder().decode(chunk.value);
-    }
-    expect(rest).toBe('last');
-    await vi.waitFor(() => expect(sem.inUse).toBe(0));
-    expect(await (await fetch(`${served.url}/other`)).text()).toBe('other');
   });
 
   it('a client that leaves mid-stream: released once though the signal, the cancel and the handler end all fire', async () => {

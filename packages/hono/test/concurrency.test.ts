@@ -1,7 +1,9 @@
 // In-process tests with `app.request()`: no socket, so the middleware takes its web-standard
-// path (the body is piped through a stream that reports its end).
+// path (a body in memory settles when the handler returns; any other body is piped through a
+// stream that reports its end).
 import { KeyedSemaphore, Semaphore } from '@sluice/core';
 import { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
+import { AdaptiveLimiter } from '@sluice/test-limiters';
 import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -288,6 +290,31 @@ describe('a body already in memory releases when the handler returns', () => {
       expect(counting.releaseCalls).toBe(SEES_BODY_SOURCE ? 2 : 1);
     });
   }
+
+  it('an adaptive limit learns from such a response when the handler returns', async () => {
+    const limiter = new AdaptiveLimiter(2);
+    const gate = deferred();
+    const app = new Hono();
+    app.use(concurrency({ limit: limiter }));
+    app.get('/status/:code', (c) => c.text('answer', Number(c.req.param('code')) as 200));
+    app.get('/hold', async (c) => {
+      await gate.promise;
+      return c.text('late');
+    });
+    const unread = [await app.request('/status/200'), await app.request('/status/503')];
+    const client = new AbortController();
+    const held = app.request('/hold', { signal: client.signal });
+    await vi.waitFor(() => expect(limiter.inUse).toBe(1));
+    client.abort();
+    gate.resolve();
+    await held;
+    // Settled without a byte read: the status, and whether the client had left, tell.
+    expect(limiter.endings).toEqual(
+      // Where the runtime cannot tell, the unread bodies are still being watched.
+      SEES_BODY_SOURCE ? ['release', 'drop', 'ignore'] : ['ignore'],
+    );
+    for (const response of unread) await response.body?.cancel();
+  });
 
   it('headers: true keeps its RateLimit headers on such a response', async () => {
     const sem = new Semaphore(2);

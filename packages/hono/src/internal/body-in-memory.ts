@@ -22,11 +22,26 @@ function inMemory(source: unknown): boolean {
   return typeof source === 'string' || source instanceof Uint8Array;
 }
 
+/**
+ * The runtime's own Response class: @hono/node-server's `serve()` replaces the global with a
+ * lighter subclass of it, which keeps no such state (its responses are always watched). The
+ * base class is probed, so the answer does not depend on whether `serve()` ran first.
+ */
+function nativeResponse(): typeof Response {
+  let base = Response;
+  for (let parent = Object.getPrototypeOf(base); parent !== Function.prototype; ) {
+    base = parent;
+    parent = Object.getPrototypeOf(base);
+  }
+  return base;
+}
+
 /** The symbol under which this runtime's Response keeps its body's source, if any. */
 function findSourceKey(): symbol | null {
   try {
-    const buffered = new Response('probe');
-    const streamed = new Response(new ReadableStream());
+    const Native = nativeResponse();
+    const buffered = new Native('probe');
+    const streamed = new Native(new ReadableStream());
     for (const key of Object.getOwnPropertySymbols(buffered)) {
       // Both must agree: the string is found as it was given, and a stream body has none.
       if (sourceOf(buffered, key) === 'probe' && sourceOf(streamed, key) === null) return key;

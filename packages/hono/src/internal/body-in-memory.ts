@@ -1,6 +1,6 @@
 // Whether a Response's body is already wholly in memory (it was made from a string or bytes):
 // then the handler's work is over when it returns, and nothing needs to watch the body to its
-// end. Web APIs do not tell; Node's fetch (undici, Node 20) keeps the value a body was made
+// end. Web APIs do not tell; Node's fetch (undici 6: Node 20, 22) keeps the value a body was made
 // from in the Response's internal state, under a symbol. The symbol is found once, by probing
 // two known responses; where the probe finds nothing (Bun, Deno, an undici that keeps its
 // state in private fields) the answer is always false and every body is watched, as before.

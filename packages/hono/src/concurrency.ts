@@ -18,9 +18,9 @@ import { makeGate } from './internal/gate.js';
 import {
   callWhenSent,
   clientGone,
-  ensureHeaders,
   isThenable,
-  prepareHeaders,
+  overOnReturn,
+  setHeaders,
 } from './internal/response.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -176,46 +176,64 @@ export function concurrency<E extends Env = any>(
     }
 
     const held = permit;
-    let released = false;
-    let thrown: unknown;
-    // Called with nothing by Node's 'close', with whether the client left by a body stream.
-    const release = (clientLeft?: boolean): void => {
-      if (released) return;
-      released = true;
-      if (!isAdaptivePermit(held)) {
-        held.release();
-        return;
-      }
-      // An adaptive limit learns from how the request ended.
-      const error = thrown ?? c.error;
-      settlePermit(
-        held,
-        {
-          status: thrown === undefined ? c.res.status : 500,
-          error,
-          // On @hono/node-server the request's signal aborts (for good) when the response
-          // closed before it finished: the client left.
-          clientLeft: clientLeft ?? c.req.raw.signal.aborted,
-        },
-        classify,
-      );
-    };
     const admitted = withHeaders ? gaugeHeaders(k) : undefined;
     c.set('sluice', new RequestAdmission(c.req.raw, waitedMs));
-    if (admitted !== undefined) prepareHeaders(c, admitted);
     try {
       await next();
     } catch (error) {
       // Only when there is no `onError` (or it threw): Hono's compose catches handler errors,
       // sets `c.error` and `c.res` from `onError`, and `next()` resolves.
-      thrown = error;
-      release(false);
+      settle(held, c, error, false, classify);
       throw error;
     }
-    if (admitted !== undefined) ensureHeaders(c, admitted, 'RateLimit');
-    callWhenSent(c, release);
+    if (admitted !== undefined) setHeaders(c, admitted);
+    // Nothing left to wait for: no callback to allocate either.
+    if (overOnReturn(c)) settle(held, c, undefined, undefined, classify);
+    else settleWhenSent(held, c, classify);
   });
   return Object.assign(middleware, { limiter: gate.limiter });
+}
+
+/**
+ * Gives the permit back; an adaptive limit learns from how the request ended. `thrown` is what
+ * `next()` rejected with; `clientLeft` undefined lets the request's signal tell (on
+ * @hono/node-server it aborts, for good, when the response closed before it finished).
+ */
+function settle(
+  permit: Permit,
+  c: Context,
+  thrown: unknown,
+  clientLeft: boolean | undefined,
+  classify: ClassifyOutcome | undefined,
+): void {
+  if (!isAdaptivePermit(permit)) {
+    permit.release();
+    return;
+  }
+  settlePermit(
+    permit,
+    {
+      status: thrown === undefined ? c.res.status : 500,
+      error: thrown ?? c.error,
+      clientLeft: clientLeft ?? c.req.raw.signal.aborted,
+    },
+    classify,
+  );
+}
+
+/**
+ * `settle` once the response is over, exactly once however many ends fire. Out of the
+ * middleware, so that its closure (and the scope it keeps) is made only for responses that
+ * need watching.
+ */
+function settleWhenSent(permit: Permit, c: Context, classify: ClassifyOutcome | undefined): void {
+  let released = false;
+  // Called with nothing by Node's 'close', with whether the client left by a body stream.
+  callWhenSent(c, (clientLeft) => {
+    if (released) return;
+    released = true;
+    settle(permit, c, undefined, clientLeft, classify);
+  });
 }
 
 // `signal` is read lazily: on @hono/node-server it creates an AbortController per request.

@@ -16,7 +16,7 @@ import {
   connInfoAddress,
   NO_ADDRESS_MESSAGE,
 } from './internal/client-address.js';
-import { clientGone, ensureHeaders, isThenable, prepareHeaders } from './internal/response.js';
+import { clientGone, isThenable, setHeaders } from './internal/response.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -111,6 +111,19 @@ export function rateLimit<
     return refuse(c, rejection({ reason }));
   };
 
+  // The headers depend on `remaining` alone (name, capacity and rate are fixed). A client well
+  // under its limit finds its bucket full again at each request and reports the same value as
+  // the last one (a full bucket less the cost), so the last record is reused, not rebuilt.
+  let lastRemaining = Number.NaN;
+  let lastHeaders: Record<string, string> = {};
+  const admittedHeaders = (remaining: number): Record<string, string> => {
+    if (remaining !== lastRemaining) {
+      lastHeaders = tokenBucketHeaders(name, capacity, refillPerSecond, remaining);
+      lastRemaining = remaining;
+    }
+    return lastHeaders;
+  };
+
   const refuse = (c: Context<E>, answer: Rejection): MaybePromise<Response> => {
     if (onRejected !== undefined) return onRejected(c, answer);
     return c.body(
@@ -173,10 +186,10 @@ export function rateLimit<
     // A degraded grant (the store was unavailable, the limiter admits anyway) knows no count:
     // no RateLimit headers rather than made-up ones.
     if (!withHeaders || taken.degraded === true) return next();
-    const headers = tokenBucketHeaders(name, capacity, refillPerSecond, taken.remaining);
-    prepareHeaders(c, headers);
+    // Shared between requests: read, never changed.
+    const headers = admittedHeaders(taken.remaining);
     await next();
-    ensureHeaders(c, headers, 'RateLimit');
+    setHeaders(c, headers);
   });
   return Object.assign(middleware, { limiter: bucket as L });
 }

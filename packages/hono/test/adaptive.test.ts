@@ -5,6 +5,7 @@ import { TimeoutError } from '@sluice/core';
 import { AdaptiveLimiter } from '@sluice/test-limiters';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { stream } from 'hono/streaming';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type ConcurrencyEnv,
@@ -27,6 +28,11 @@ function app(limiter: AdaptiveLimiter, extra: Partial<ConcurrencyOptions> = {}) 
   const app = new Hono<ConcurrencyEnv>();
   app.use(concurrency({ limit: limiter, ...extra }));
   app.get('/status/:code', (c) => c.text('answer', Number(c.req.param('code')) as 200));
+  app.get('/stream', (c) =>
+    stream(c, async (s) => {
+      await s.write('answer');
+    }),
+  );
   app.get('/timeout', () => {
     throw new TimeoutError(50);
   });
@@ -115,7 +121,7 @@ describe('concurrency() with an adaptive limit: a client that leaves', () => {
   it('through a body stream the reader cancels -> ignore', async () => {
     const limiter = new AdaptiveLimiter(2);
     const { app: server } = app(limiter);
-    const response = await server.request('/status/200');
+    const response = await server.request('/stream');
     await response.body!.cancel();
     await vi.waitFor(() => expect(limiter.endings).toEqual(['ignore']));
   });

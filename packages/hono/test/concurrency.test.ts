@@ -1,12 +1,14 @@
 // In-process tests with `app.request()`: no socket, so the middleware takes its web-standard
-// path (the body is piped through a stream that reports its end).
+// path (a body in memory settles when the handler returns; any other body is piped through a
+// stream that reports its end).
 import { KeyedSemaphore, Semaphore } from '@sluice/core';
 import { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
-import { Hono } from 'hono';
+import { AdaptiveLimiter } from '@sluice/test-limiters';
+import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency, type SluiceRequestState } from '../src/index.js';
-import { countingLimiter, deferred, firstChunk } from './helpers.js';
+import { countingLimiter, deferred, firstChunk, SEES_BODY_SOURCE } from './helpers.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -260,6 +262,113 @@ describe('streamed responses hold the permit until the body ends', () => {
   });
 });
 
+describe('a body already in memory releases when the handler returns', () => {
+  // Where the runtime cannot tell (undici 7, Bun, Deno) it is watched like a stream instead.
+  const heldUntilRead = SEES_BODY_SOURCE ? 0 : 1;
+  const bytes = new TextEncoder().encode('hello');
+  const routes: [string, (c: Context) => Response | Promise<Response>][] = [
+    ['c.text()', (c) => c.text('hello')],
+    ['c.text() with a status and a header', (c) => c.text('hello', 201, { 'x-kept': 'yes' })],
+    ['c.json()', (c) => c.json('hello')],
+    ['c.html()', (c) => c.html('hello')],
+    ['c.body() with a Uint8Array', (c) => c.body(bytes)],
+    ['c.body() with an ArrayBuffer', (c) => c.body(bytes.slice().buffer)],
+    ['new Response() with a string', () => new Response('hello')],
+  ];
+  for (const [label, handler] of routes) {
+    it(`${label}: released before the body is read, and released once`, async () => {
+      const counting = countingLimiter(new Semaphore(1, { maxWaiting: 0 }));
+      const app = new Hono();
+      app.get('/plain', concurrency({ limit: counting }), handler);
+      const first = await app.request('/plain');
+      expect(counting.releaseCalls).toBe(1 - heldUntilRead);
+      // With the permit back, a second request is admitted while the first body is unread.
+      const second = await app.request('/plain');
+      expect(second.status).toBe(SEES_BODY_SOURCE ? first.status : 503);
+      expect(await first.text()).toContain('hello');
+      await second.text();
+      expect(counting.releaseCalls).toBe(SEES_BODY_SOURCE ? 2 : 1);
+    });
+  }
+
+  it('an adaptive limit learns from such a response when the handler returns', async () => {
+    const limiter = new AdaptiveLimiter(2);
+    const gate = deferred();
+    const app = new Hono();
+    app.use(concurrency({ limit: limiter }));
+    app.get('/status/:code', (c) => c.text('answer', Number(c.req.param('code')) as 200));
+    app.get('/hold', async (c) => {
+      await gate.promise;
+      return c.text('late');
+    });
+    const unread = [await app.request('/status/200'), await app.request('/status/503')];
+    const client = new AbortController();
+    const held = app.request('/hold', { signal: client.signal });
+    await vi.waitFor(() => expect(limiter.inUse).toBe(1));
+    client.abort();
+    gate.resolve();
+    await held;
+    // Settled without a byte read: the status, and whether the client had left, tell.
+    expect(limiter.endings).toEqual(
+      // Where the runtime cannot tell, the unread bodies are still being watched.
+      SEES_BODY_SOURCE ? ['release', 'drop', 'ignore'] : ['ignore'],
+    );
+    for (const response of unread) await response.body?.cancel();
+  });
+
+  it('headers: true keeps its RateLimit headers on such a response', async () => {
+    const sem = new Semaphore(2);
+    const app = new Hono();
+    app.get('/plain', concurrency({ limit: sem, headers: true }), (c) => c.text('hello'));
+    const response = await app.request('/plain');
+    expect(sem.inUse).toBe(heldUntilRead);
+    expect(response.headers.get('ratelimit')).toContain('"concurrency"');
+    expect(await response.text()).toBe('hello');
+    expect(sem.inUse).toBe(0);
+  });
+});
+
+describe('any other body holds the permit until it is read', () => {
+  const routes: [string, (c: Context) => Response][] = [
+    [
+      'a ReadableStream of its own',
+      () =>
+        new Response(
+          new ReadableStream<string>({
+            start(controller) {
+              controller.enqueue('hello');
+              controller.close();
+            },
+          }).pipeThrough(new TextEncoderStream()),
+        ),
+    ],
+    ['a Blob', () => new Response(new Blob(['hello']))],
+    [
+      "a response rebuilt from another's body",
+      (c) => {
+        const made = c.text('hello');
+        return new Response(made.body, made);
+      },
+    ],
+  ];
+  for (const [label, handler] of routes) {
+    it(`${label}: a request before the body is read is shed, one after it is admitted`, async () => {
+      const counting = countingLimiter(new Semaphore(1, { maxWaiting: 0 }));
+      const app = new Hono();
+      app.get('/body', concurrency({ limit: counting }), handler);
+      const first = await app.request('/body');
+      expect(first.status).toBe(200);
+      expect(counting.releaseCalls).toBe(0);
+      await expectProblem(await app.request('/body'), 503, 'queue_full');
+      expect(await first.text()).toBe('hello');
+      expect(counting.releaseCalls).toBe(1);
+      const after = await app.request('/body');
+      expect(await after.text()).toBe('hello');
+      expect(counting.releaseCalls).toBe(2);
+    });
+  }
+});
+
 describe('queued clients', () => {
   it('a client that disconnects while queued leaves at once and its handler never runs', async () => {
     const sem = new Semaphore(1);
@@ -283,10 +392,10 @@ describe('queued clients', () => {
     hold.resolve();
     const done = await first;
     expect(done.status).toBe(200);
-    expect(sem.inUse).toBe(1); // until its body is read
+    // A text body is all there when the handler returns: the permit is back already.
+    expect(sem.inUse).toBe(0);
     expect(await done.text()).toBe('ok');
     expect(ran).toEqual(['first']);
-    expect(sem.inUse).toBe(0);
   });
 
   it('exposes waitedMs and the client signal at c.var.sluice', async () => {

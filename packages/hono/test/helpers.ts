@@ -86,3 +86,9 @@ export async function firstChunk(reader: ReadableStreamDefaultReader<Uint8Array>
   const { value } = await reader.read();
   return new TextDecoder().decode(value);
 }
+
+/**
+ * Whether this Node's fetch lets the middleware see that a body was made from a string or
+ * bytes (undici before 7: Node 20 and 22). Elsewhere such a body is watched like a stream.
+ */
+export const SEES_BODY_SOURCE = Number(process.versions.undici?.split('.')[0]) < 7;

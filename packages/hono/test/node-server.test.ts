@@ -1,11 +1,19 @@
 // Against a real @hono/node-server on a loopback port: disconnects and streaming need sockets.
 import { Semaphore } from '@sluice/core';
 import { PROBLEM_CONTENT_TYPE } from '@sluice/core/http';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { stream, streamSSE } from 'hono/streaming';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { concurrency } from '../src/index.js';
-import { countingLimiter, deferred, firstChunk, type Served, serveApp, sleep } from './helpers.js';
+import {
+  countingLimiter,
+  type Deferred,
+  deferred,
+  firstChunk,
+  type Served,
+  serveApp,
+  sleep,
+} from './helpers.js';
 
 let served: Served | undefined;
 afterEach(async () => {
@@ -51,25 +59,46 @@ describe('on @hono/node-server', () => {
     );
   });
 
-  for (const kind of ['stream', 'streamSSE'] as const) {
-    it(`${kind}() holds the permit until the body ends`, async () => {
+  /** A body that sends 'first', then 'last' once `finish` resolves, made the `kind` way. */
+  function liveBody(kind: 'stream' | 'streamSSE' | 'ReadableStream', c: Context, finish: Deferred) {
+    if (kind === 'stream') {
+      return stream(c, async (s) => {
+        await s.write('first');
+        await finish.promise;
+        await s.write('last');
+      });
+    }
+    if (kind === 'streamSSE') {
+      return streamSSE(c, async (s) => {
+        await s.writeSSE({ data: 'first' });
+        await finish.promise;
+        await s.writeSSE({ data: 'last' });
+      });
+    }
+    const encoder = new TextEncoder();
+    let sent = 0;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent++ === 0) {
+            controller.enqueue(encoder.encode('first'));
+            return;
+          }
+          await finish.promise;
+          controller.enqueue(encoder.encode('last'));
+          controller.close();
+        },
+      }),
+    );
+  }
+
+  for (const kind of ['stream', 'streamSSE', 'ReadableStream'] as const) {
+    it(`${kind} body: holds the permit until the body ends`, async () => {
       const sem = new Semaphore(1, { maxWaiting: 0 });
       const finish = deferred();
       const app = new Hono();
       const limit = concurrency({ limit: sem });
-      app.get('/live', limit, (c) =>
-        kind === 'stream'
-          ? stream(c, async (s) => {
-              await s.write('first');
-              await finish.promise;
-              await s.write('last');
-            })
-          : streamSSE(c, async (s) => {
-              await s.writeSSE({ data: 'first' });
-              await finish.promise;
-              await s.writeSSE({ data: 'last' });
-            }),
-      );
+      app.get('/live', limit, (c) => liveBody(kind, c, finish));
       app.get('/other', limit, (c) => c.text('other'));
       served = await serveApp(app);
 
@@ -93,6 +122,20 @@ describe('on @hono/node-server', () => {
       expect(await after.text()).toBe('other');
     });
   }
+
+  it('a text body: released once, when the response has been sent', async () => {
+    const counting = countingLimiter(new Semaphore(1, { maxWaiting: 0 }));
+    const app = new Hono();
+    app.get('/plain', concurrency({ limit: counting }), (c) => c.text('hello'));
+    served = await serveApp(app);
+    for (let i = 1; i <= 3; i++) {
+      const response = await fetch(`${served.url}/plain`);
+      expect(await response.text()).toBe('hello');
+      await vi.waitFor(() => expect(counting.releaseCalls).toBe(i));
+    }
+    await sleep(20);
+    expect(counting.releaseCalls).toBe(3);
+  });
 
   it('a client that leaves mid-stream: released once though the signal, the cancel and the handler end all fire', async () => {
     const counting = countingLimiter(new Semaphore(1));

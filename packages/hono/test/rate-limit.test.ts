@@ -107,6 +107,33 @@ describe('rateLimit in-process', () => {
     expect(await status('a')).toBe(429);
   });
 
+  it("each response carries its own client's count, whether the last value repeats or not", async () => {
+    let now = 0;
+    const limiter = new KeyedTokenBucket<string>({
+      capacity: 4,
+      refillPerSecond: 1,
+      now: () => now,
+    });
+    const { app } = helloApp(rateLimit({ limiter, key: (c) => c.req.query('u')! }));
+    const count = async (u: string) =>
+      (await app.request(`/hello?u=${u}`)).headers.get('ratelimit');
+    // Interleaved clients at different levels, then the same value twice in a row.
+    expect(await count('a')).toBe('"rate-limit";r=3;t=1');
+    expect(await count('a')).toBe('"rate-limit";r=2;t=2');
+    expect(await count('b')).toBe('"rate-limit";r=3;t=1');
+    expect(await count('a')).toBe('"rate-limit";r=1;t=3');
+    expect(await count('c')).toBe('"rate-limit";r=3;t=1');
+    expect(await count('d')).toBe('"rate-limit";r=3;t=1');
+    now += 10_000;
+    // Everyone is full again: a full bucket less one, request after request.
+    for (const u of ['a', 'b', 'a']) {
+      expect(await count(u)).toBe('"rate-limit";r=3;t=1');
+      now += 10_000;
+    }
+    expect(await count('b')).toBe('"rate-limit";r=3;t=1');
+    expect(await count('b')).toBe('"rate-limit";r=2;t=2');
+  });
+
   it('Retry-After is the whole seconds until a token is back', async () => {
     const now = 0;
     const limiter = new KeyedTokenBucket<string>({

@@ -1,6 +1,7 @@
 // Helpers that hold a permit until the response is really over, and write headers onto it,
 // with web-standard APIs only (plus duck-typing of what @hono/node-server puts in `c.env`).
 import type { Context } from 'hono';
+import { bodyInMemory } from './body-in-memory.js';
 
 /** `await` only what needs it: a synchronous callback costs no extra microtask. */
 export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -25,11 +26,27 @@ export function nodeOutgoing(env: unknown): NodeOutgoing | undefined {
 }
 
 /**
+ * Whether the response now in `c.res` is over as soon as the handler has returned, so nothing
+ * needs to watch it: a HEAD (Hono runs the GET route and drops its body unread), no body, a
+ * body made from a string or bytes (all there already: the work it took is done), a body
+ * someone else is reading already (we could not tell when it ends), or a client that is gone.
+ * Never on @hono/node-server, whose 'close' also covers the sending.
+ */
+export function overOnReturn(c: Context): boolean {
+  if (nodeOutgoing(c.env) !== undefined) return false;
+  const response = c.res;
+  if (bodyInMemory(response) || c.req.method === 'HEAD') return true;
+  const body = response.body;
+  return body === null || body.locked || c.req.raw.signal.aborted;
+}
+
+/**
  * Calls `done` once the response now in `c.res` is over: its body was read to the end, failed,
  * or was cancelled, or the client went away (the body would never be read). Call it after
- * `await next()`, so the permit is held for the whole handler too. `done` learns whether the
- * client left first: `true` or `false` from the stream, nothing from Node's 'close' (then the
- * request's signal tells: passing it would cost a closure per request).
+ * `await next()`, so the permit is held for the whole handler too, and only when
+ * `overOnReturn(c)` is false. `done` learns whether the client left first: `true` or `false`
+ * from the stream, nothing from Node's 'close' (then the request's signal tells: passing it
+ * would cost a closure per request).
  *
  * On @hono/node-server the Node response's 'close' says it all and costs one listener. Elsewhere
  * (Bun, Deno, workers, `app.request()`) the body is piped through a stream that reports its end.
@@ -43,14 +60,9 @@ export function callWhenSent(c: Context, done: (clientLeft?: boolean) => void): 
     return;
   }
   const response = c.res;
-  // Hono answers HEAD by running the GET route and dropping its body unread.
-  const body = c.req.method === 'HEAD' ? null : response.body;
+  // Not null: `overOnReturn` said so.
+  const body = response.body as ReadableStream<Uint8Array>;
   const signal = c.req.raw.signal;
-  // A locked body is being read by someone else already: we could not tell when it ends.
-  if (body === null || body.locked || signal.aborted) {
-    done(signal.aborted);
-    return;
-  }
   // A runtime may drop the Response of a client that left without cancelling its body.
   // One closure for both: the abort listener is called with an Event, the stream with a boolean.
   const finish = (cancelled: unknown): void => {
@@ -103,21 +115,14 @@ export function notifyingBody<T>(
 }
 
 /**
- * Headers for the response the handler is about to make: `c.header()` now, so `c.text()`,
- * `c.json()`, `onError`'s response... carry them at no extra cost. Call `ensureHeaders` after
- * `next()` for a handler that returned a `Response` of its own, which Hono does not merge into.
+ * Sets `headers` on the response now in `c.res`: call it after `await next()`, so it covers
+ * whatever made the response (`c.text()`, a `Response` of the handler's own, `onError`).
+ * Not with `c.header()` before `next()`: prepared headers take Hono's `c.text()` off its fast
+ * path (a bare `new Response(text)`) and have the Response copy them, which costs more than
+ * the two `set`s here.
  */
-export function prepareHeaders(c: Context, headers: Record<string, string>): void {
-  for (const name in headers) c.header(name, headers[name]);
-}
-
-/**
- * Sets `headers` on the final response unless it already has them (see `prepareHeaders`). They
- * were prepared together, so one of them, `probe`, tells whether the response was built with them.
- */
-export function ensureHeaders(c: Context, headers: Record<string, string>, probe: string): void {
+export function setHeaders(c: Context, headers: Record<string, string>): void {
   let target = c.res.headers;
-  if (target.get(probe) === headers[probe]) return;
   try {
     for (const name in headers) target.set(name, headers[name] as string);
   } catch {

@@ -5,12 +5,19 @@
 //   holders  ZSET  id -> lease deadline (server ms)
 //   queue    ZSET  id -> ticket (order of first enqueue)
 //   waiters  ZSET  id -> waiter deadline (server ms): a waiter that stops heartbeating lapses
-//   data     HASH  w:<id> weight, f:<id> fence, used, fence (last), seq, cap, max (highest used)
+//   data     HASH  w:<id> weight, l:<id> a waiter's lease (ms), f:<id> fence, used,
+//                  fence (last), seq, cap, max (highest used)
 //
-// Every script first reaps a bounded batch of expired holders and lapsed waiters, then, after
-// its change, publishes the head waiter's id when its weight fits (the wake-up), and sets every
-// key's TTL to the latest deadline plus a grace second, so an idle limiter leaves nothing.
-// Replies are status codes, never error strings.
+// Every script first reaps a bounded batch of expired holders and lapsed waiters, then grants
+// the queue's head waiters, in ticket order, as long as their weight fits: after any script the
+// head does not fit (or the queue is empty). A grant made for a waiter is published to the
+// limiter's channel with everything its process needs to hand out the permit (id, fence, lease
+// left, Redis time), so a hand-off costs no round trip. The message is only a shortcut: the
+// waiter's next acquire (poll, timer, heartbeat) finds the grant already made and returns it.
+// Such a grant's lease ends no later than the waiter's own deadline, so a waiter that died just
+// before it was granted holds the weight no longer than a dead waiter blocks the queue.
+// Finally every script sets every key's TTL to the latest deadline plus a grace second, so an
+// idle limiter leaves nothing. Replies are status codes, never error strings.
 
 import type { SemaphoreStats } from '@sluice/core';
 import { type RedisStore, runScript } from '../redis-store.js';
@@ -53,17 +60,47 @@ local function reap(H, Q, W, D)
   for _, id in ipairs(lapsed) do
     redis.call('ZREM', Q, id)
     redis.call('ZREM', W, id)
-    redis.call('HDEL', D, 'w:' .. id)
+    redis.call('HDEL', D, 'w:' .. id, 'l:' .. id)
   end
   if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
 end
-local function wake(H, Q, D, channel)
+local function grantHeads(H, Q, W, D, channel)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
   if not head then return end
-  local cap = tonumber(redis.call('HGET', D, 'cap')) or 0
-  local used = tonumber(redis.call('HGET', D, 'used')) or 0
-  local wt = tonumber(redis.call('HGET', D, 'w:' .. head)) or 1
-  if used + wt <= cap then redis.call('PUBLISH', channel, head) end
+  local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+  local cap = tonumber(state[1]) or 0
+  local used = tonumber(state[2]) or 0
+  local last = tonumber(state[3]) or 0
+  local max = tonumber(state[4]) or 0
+  local granted = false
+  for _ = 1, 64 do
+    local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head)
+    local wt = tonumber(info[1]) or 1
+    if used + wt > cap then break end
+    local lapses = tonumber(redis.call('ZSCORE', W, head)) or 0
+    redis.call('ZREM', Q, head)
+    redis.call('ZREM', W, head)
+    if lapses > nowMs then
+      local lease = math.min(tonumber(info[2]) or 0, lapses - nowMs)
+      last = math.max(last + 1, now)
+      local text = string.format('%.0f', last)
+      used = used + wt
+      if used > max then max = used end
+      redis.call('HSET', D, 'f:' .. head, text)
+      redis.call('HDEL', D, 'l:' .. head)
+      redis.call('ZADD', H, nowMs + lease, head)
+      redis.call('PUBLISH', channel,
+        head .. ' ' .. text .. ' ' .. lease .. ' ' .. string.format('%.0f', now))
+      granted = true
+    else
+      redis.call('HDEL', D, 'w:' .. head, 'l:' .. head)
+    end
+    head = redis.call('ZRANGE', Q, 0, 0)[1]
+    if not head then break end
+  end
+  if granted then
+    redis.call('HSET', D, 'used', used, 'fence', string.format('%.0f', last), 'max', max)
+  end
 end
 local function touch(H, Q, W, D)
   local last = nowMs
@@ -88,6 +125,8 @@ end
 // maxWaiting (-1: no limit), channel.
 // Replies: {GRANTED, now, fence, lease ms left} | {DENIED, now, next expiry ms} |
 // {QUEUED, now, next expiry ms, rank} | {FULL, now} | {MISMATCH, now, stored cap}.
+// A grant made earlier for this id (by this script or by grantHeads) is returned as it is: a
+// retried or repeated acquire is the same acquire.
 const acquireScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cap = tonumber(ARGV[2])
@@ -99,46 +138,48 @@ local mode = tonumber(ARGV[7])
 local maxWaiting = tonumber(ARGV[8])
 local channel = ARGV[9]
 reap(H, Q, W, D)
+local stored = tonumber(redis.call('HGET', D, 'cap'))
+if stored ~= cap then
+  if stored and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
+    local held = redis.call('ZSCORE', H, id)
+    if held then
+      return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
+    end
+    return {4, now, stored}
+  end
+  redis.call('HSET', D, 'cap', cap)
+end
+grantHeads(H, Q, W, D, channel)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
 end
-local stored = tonumber(redis.call('HGET', D, 'cap'))
-if stored and stored ~= cap and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
-  return {4, now, stored}
-end
-redis.call('HSET', D, 'cap', cap)
-local used = tonumber(redis.call('HGET', D, 'used')) or 0
-local head = redis.call('ZRANGE', Q, 0, 0)[1]
-local queued = redis.call('ZSCORE', Q, id)
-if (head == nil or head == id) and used + weight <= cap then
-  local last = tonumber(redis.call('HGET', D, 'fence')) or 0
-  local fence = math.max(last + 1, now)
-  local text = string.format('%.0f', fence)
-  redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used + weight)
-  if used + weight > (tonumber(redis.call('HGET', D, 'max')) or 0) then
-    redis.call('HSET', D, 'max', used + weight)
+-- After grantHeads the head (if any) does not fit: only an empty queue lets a newcomer in.
+if redis.call('ZCARD', Q) == 0 then
+  local state = redis.call('HMGET', D, 'used', 'fence', 'max')
+  local used = tonumber(state[1]) or 0
+  if used + weight <= cap then
+    local fence = math.max((tonumber(state[2]) or 0) + 1, now)
+    local text = string.format('%.0f', fence)
+    used = used + weight
+    redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used)
+    if used > (tonumber(state[3]) or 0) then redis.call('HSET', D, 'max', used) end
+    redis.call('ZADD', H, nowMs + lease, id)
+    touch(H, Q, W, D)
+    return {1, now, fence, lease}
   end
-  redis.call('ZADD', H, nowMs + lease, id)
-  if queued then
-    redis.call('ZREM', Q, id)
-    redis.call('ZREM', W, id)
-  end
-  wake(H, Q, D, channel)
-  touch(H, Q, W, D)
-  return {1, now, fence, lease}
 end
 if mode == 0 then
   touch(H, Q, W, D)
   return {0, now, nextExpiry(H)}
 end
-if not queued then
+if not redis.call('ZSCORE', Q, id) then
   if maxWaiting >= 0 and redis.call('ZCARD', Q) >= maxWaiting then
     touch(H, Q, W, D)
     return {3, now}
   end
   redis.call('ZADD', Q, redis.call('HINCRBY', D, 'seq', 1), id)
-  redis.call('HSET', D, 'w:' .. id, weight)
+  redis.call('HSET', D, 'w:' .. id, weight, 'l:' .. id, lease)
 end
 redis.call('ZADD', W, nowMs + waiterTtl, id)
 touch(H, Q, W, D)
@@ -159,11 +200,11 @@ if redis.call('ZREM', H, id) == 1 then
   result = 1
 elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('ZREM', W, id)
-  redis.call('HDEL', D, 'w:' .. id)
+  redis.call('HDEL', D, 'w:' .. id, 'l:' .. id)
   result = 2
 end
 if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
-wake(H, Q, D, ARGV[2])
+grantHeads(H, Q, W, D, ARGV[2])
 touch(H, Q, W, D)
 return {1, now, result}
 `);
@@ -205,7 +246,7 @@ for g = 0, tonumber(ARGV[2]) - 1 do
       out[#out + 1] = 0
     end
   end
-  wake(H, Q, D, channel)
+  grantHeads(H, Q, W, D, channel)
   touch(H, Q, W, D)
 end
 return out
@@ -215,7 +256,7 @@ return out
 const statsScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 reap(H, Q, W, D)
-wake(H, Q, D, ARGV[2])
+grantHeads(H, Q, W, D, ARGV[2])
 touch(H, Q, W, D)
 return {1, now, tonumber(redis.call('HGET', D, 'used')) or 0, redis.call('ZCARD', H),
   redis.call('ZCARD', Q), tonumber(redis.call('HGET', D, 'cap')) or -1,

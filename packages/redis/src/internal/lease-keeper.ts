@@ -56,6 +56,10 @@ export class LeaseKeeper {
   readonly #groups = new Map<string, Group>();
   /** Every queued waiter of the store, by id: what a wake-up message names. */
   readonly #waiters = new Map<string, WaiterHandle>();
+  /** This store's part of its channels' names: grants for its waiters reach only it. */
+  readonly #token = crypto.randomUUID();
+  /** Limiter channel -> this store's channel for it. */
+  readonly #channels = new Map<string, string>();
   readonly #subscribed = new Set<string>();
   #subscriber: Connection | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -105,6 +109,16 @@ export class LeaseKeeper {
     this.#schedule();
   }
 
+  /** The channel on which this store hears grants for its waiters of `at`. */
+  channel(at: SemaphoreKeys): string {
+    let channel = this.#channels.get(at.channel);
+    if (channel === undefined) {
+      channel = `${at.channel}:${this.#token}`;
+      this.#channels.set(at.channel, channel);
+    }
+    return channel;
+  }
+
   /** Routes grant messages for `id` to `handle` (before its first acquire is sent). */
   listen(id: string, handle: WaiterHandle): void {
     this.#waiters.set(id, handle);
@@ -131,9 +145,10 @@ export class LeaseKeeper {
     if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(at.keys[0]);
   }
 
-  #subscribe(channel: string): void {
-    if (this.#subscribed.has(channel) || this.closed) return;
-    this.#subscribed.add(channel);
+  #subscribe(base: string): void {
+    if (this.#subscribed.has(base) || this.closed) return;
+    this.#subscribed.add(base);
+    const channel = this.#channels.get(base) ?? `${base}:${this.#token}`;
     this.#subscriber ??= storeInternals(this.#store).duplicateConnection();
     const subscriber = this.#subscriber;
     // `id fence leaseLeft serverUs` (see grantHeads in semaphore-scripts.ts).
@@ -152,12 +167,12 @@ export class LeaseKeeper {
       .then(() => subscriber.subscribe(channel, onMessage))
       .then(() => {
         for (const group of this.#groups.values()) {
-          if (group.at.channel !== channel) continue;
+          if (group.at.channel !== base) continue;
           for (const waiter of [...group.waiters.values()]) waiter.wake();
         }
       })
       .catch((error: unknown) => {
-        this.#subscribed.delete(channel);
+        this.#subscribed.delete(base);
         storeInternals(this.#store).reportError(error);
       });
   }

@@ -5,14 +5,15 @@
 //   holders  ZSET  id -> lease deadline (server ms)
 //   queue    ZSET  id -> ticket (order of first enqueue)
 //   waiters  ZSET  id -> waiter deadline (server ms): a waiter that stops heartbeating lapses
-//   data     HASH  w:<id> weight, l:<id> a waiter's lease (ms), f:<id> fence, used,
-//                  fence (last), seq, cap, max (highest used)
+//   data     HASH  w:<id> weight, f:<id> fence; for a waiter l:<id> its lease (ms) and c:<id>
+//                  its process's channel; used, fence (last), seq, cap, max (highest used)
 //
 // Every script first reaps a bounded batch of expired holders and lapsed waiters, then grants
 // the queue's head waiters, in ticket order, as long as their weight fits: after any script the
-// head does not fit (or the queue is empty). A grant made for a waiter is published to the
-// limiter's channel with everything its process needs to hand out the permit (id, fence, lease
-// left, Redis time), so a hand-off costs no round trip. The message is only a shortcut: the
+// head does not fit (or the queue is empty). A grant made for a waiter is published to its
+// process's channel (one per limiter and store, so no other process hears it) with everything
+// needed to hand out the permit (id, fence, lease left, Redis time): a hand-off costs no round
+// trip. The message is only a shortcut: the
 // waiter's next acquire (poll, timer, heartbeat) finds the grant already made and returns it.
 // Such a grant's lease ends no later than the waiter's own deadline, so a waiter that died just
 // before it was granted holds the weight no longer than a dead waiter blocks the queue.
@@ -29,14 +30,17 @@ export const QUEUED = 2;
 export const FULL = 3;
 export const MISMATCH = 4;
 
-/** The four keys of one limiter (or one key of a keyed limiter), and its wake-up channel. */
+/**
+ * The four keys of one limiter (or one key of a keyed limiter), and the start of its channels'
+ * names (each store listens on `${channel}:${its token}`).
+ */
 export interface SemaphoreKeys {
   readonly keys: readonly [string, string, string, string];
   readonly channel: string;
 }
 
 /**
- * `sub` is a keyed limiter's key part. Its keys share the limiter's one channel (a process
+ * `sub` is a keyed limiter's key part. Its keys share the limiter's channels (a store
  * subscribes once per limiter, however many keys): messages carry the waiter's id.
  */
 export function semaphoreKeys(store: RedisStore, name: string, sub = ''): SemaphoreKeys {
@@ -60,11 +64,11 @@ local function reap(H, Q, W, D)
   for _, id in ipairs(lapsed) do
     redis.call('ZREM', Q, id)
     redis.call('ZREM', W, id)
-    redis.call('HDEL', D, 'w:' .. id, 'l:' .. id)
+    redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   end
   if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
 end
-local function grantHeads(H, Q, W, D, channel)
+local function grantHeads(H, Q, W, D)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
   if not head then return end
   local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
@@ -74,7 +78,7 @@ local function grantHeads(H, Q, W, D, channel)
   local max = tonumber(state[4]) or 0
   local granted = false
   for _ = 1, 64 do
-    local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head)
+    local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     local wt = tonumber(info[1]) or 1
     if used + wt > cap then break end
     local lapses = tonumber(redis.call('ZSCORE', W, head)) or 0
@@ -87,13 +91,15 @@ local function grantHeads(H, Q, W, D, channel)
       used = used + wt
       if used > max then max = used end
       redis.call('HSET', D, 'f:' .. head, text)
-      redis.call('HDEL', D, 'l:' .. head)
+      redis.call('HDEL', D, 'l:' .. head, 'c:' .. head)
       redis.call('ZADD', H, nowMs + lease, head)
-      redis.call('PUBLISH', channel,
-        head .. ' ' .. text .. ' ' .. lease .. ' ' .. string.format('%.0f', now))
+      if info[3] then
+        redis.call('PUBLISH', info[3],
+          head .. ' ' .. text .. ' ' .. lease .. ' ' .. string.format('%.0f', now))
+      end
       granted = true
     else
-      redis.call('HDEL', D, 'w:' .. head, 'l:' .. head)
+      redis.call('HDEL', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     end
     head = redis.call('ZRANGE', Q, 0, 0)[1]
     if not head then break end
@@ -122,7 +128,7 @@ end
 `;
 
 // ARGV: deadline, cap, weight, id, leaseMs, waiterTtlMs, mode (0: now or never, 1: queue),
-// maxWaiting (-1: no limit), channel.
+// maxWaiting (-1: no limit), channel (this process's, for the grant message).
 // Replies: {GRANTED, now, fence, lease ms left} | {DENIED, now, next expiry ms} |
 // {QUEUED, now, next expiry ms, rank} | {FULL, now} | {MISMATCH, now, stored cap}.
 // A grant made earlier for this id (by this script or by grantHeads) is returned as it is: a
@@ -149,7 +155,7 @@ if stored ~= cap then
   end
   redis.call('HSET', D, 'cap', cap)
 end
-grantHeads(H, Q, W, D, channel)
+grantHeads(H, Q, W, D)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
@@ -179,18 +185,18 @@ if not redis.call('ZSCORE', Q, id) then
     return {3, now}
   end
   redis.call('ZADD', Q, redis.call('HINCRBY', D, 'seq', 1), id)
-  redis.call('HSET', D, 'w:' .. id, weight, 'l:' .. id, lease)
+  redis.call('HSET', D, 'w:' .. id, weight, 'l:' .. id, lease, 'c:' .. id, channel)
 end
 redis.call('ZADD', W, nowMs + waiterTtl, id)
 touch(H, Q, W, D)
 return {2, now, nextExpiry(H), redis.call('ZRANK', Q, id)}
 `);
 
-// ARGV: deadline, channel, id. Releases a holder or removes a waiter; safe to repeat.
+// ARGV: deadline, id. Releases a holder or removes a waiter; safe to repeat.
 // Reply: {1, now, 1 released | 2 dequeued | 0 neither (expired or never there)}.
 const leaveScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id = ARGV[3]
+local id = ARGV[2]
 reap(H, Q, W, D)
 local result = 0
 if redis.call('ZREM', H, id) == 1 then
@@ -200,17 +206,17 @@ if redis.call('ZREM', H, id) == 1 then
   result = 1
 elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('ZREM', W, id)
-  redis.call('HDEL', D, 'w:' .. id, 'l:' .. id)
+  redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   result = 2
 end
 if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
-grantHeads(H, Q, W, D, ARGV[2])
+grantHeads(H, Q, W, D)
 touch(H, Q, W, D)
 return {1, now, result}
 `);
 
 // One call for every limiter of a process: ARGV: deadline, groups, then per group: leaseMs,
-// waiterTtlMs, channel, holder count, waiter count, holder ids..., waiter ids...; KEYS: four per
+// waiterTtlMs, holder count, waiter count, holder ids..., waiter ids...; KEYS: four per
 // group. A holder is extended only while its lease is unexpired (a refresh never re-acquires);
 // a waiter only while it is still queued. Reply: {1, now, then per id: 1 kept | 0 lost/gone}.
 const keepAliveScript = new LuaScript(`${COMMON}
@@ -220,10 +226,9 @@ for g = 0, tonumber(ARGV[2]) - 1 do
   local H, Q, W, D = KEYS[g * 4 + 1], KEYS[g * 4 + 2], KEYS[g * 4 + 3], KEYS[g * 4 + 4]
   local lease = tonumber(ARGV[a])
   local waiterTtl = tonumber(ARGV[a + 1])
-  local channel = ARGV[a + 2]
-  local nh = tonumber(ARGV[a + 3])
-  local nw = tonumber(ARGV[a + 4])
-  a = a + 5
+  local nh = tonumber(ARGV[a + 2])
+  local nw = tonumber(ARGV[a + 3])
+  a = a + 4
   reap(H, Q, W, D)
   for i = 1, nh do
     local id = ARGV[a]
@@ -246,17 +251,17 @@ for g = 0, tonumber(ARGV[2]) - 1 do
       out[#out + 1] = 0
     end
   end
-  grantHeads(H, Q, W, D, channel)
+  grantHeads(H, Q, W, D)
   touch(H, Q, W, D)
 end
 return out
 `);
 
-// ARGV: deadline, channel. Reply: {1, now, used, holders, waiters, cap, max}.
+// ARGV: deadline. Reply: {1, now, used, holders, waiters, cap, max}.
 const statsScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 reap(H, Q, W, D)
-grantHeads(H, Q, W, D, ARGV[2])
+grantHeads(H, Q, W, D)
 touch(H, Q, W, D)
 return {1, now, tonumber(redis.call('HGET', D, 'used')) or 0, redis.call('ZCARD', H),
   redis.call('ZCARD', Q), tonumber(redis.call('HGET', D, 'cap')) or -1,
@@ -272,6 +277,8 @@ export interface AcquireRequest {
   /** false: now or never (DENIED instead of queueing). */
   queue: boolean;
   maxWaiting: number;
+  /** Where a grant made while queued is sent (this store's channel); default: nobody's. */
+  channel?: string;
 }
 
 export function acquireCall(
@@ -287,7 +294,7 @@ export function acquireCall(
     String(r.waiterTtl),
     r.queue ? '1' : '0',
     Number.isFinite(r.maxWaiting) ? String(r.maxWaiting) : '-1',
-    at.channel,
+    r.channel ?? at.channel,
   ]);
 }
 
@@ -296,7 +303,7 @@ export function leaveCall(
   at: SemaphoreKeys,
   id: string,
 ): Promise<readonly number[]> {
-  return runScript(store, leaveScript, at.keys, [at.channel, id]);
+  return runScript(store, leaveScript, at.keys, [id]);
 }
 
 /** Gauges as Redis sees them (fleet-wide), with this process's counters. */
@@ -306,9 +313,7 @@ export async function statsOf(
   capacity: number,
   counters: Readonly<Record<'acquired' | 'timedOut' | 'aborted' | 'rejected', number>>,
 ): Promise<SemaphoreStats> {
-  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, [
-    at.channel,
-  ]);
+  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, []);
   return {
     capacity,
     available: Math.max(0, capacity - used),
@@ -339,7 +344,6 @@ export async function keepAliveCall(
     args.push(
       String(g.lease),
       String(g.waiterTtl),
-      g.at.channel,
       String(g.holders.length),
       String(g.waiters.length),
       ...g.holders,

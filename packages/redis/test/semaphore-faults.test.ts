@@ -234,9 +234,7 @@ describe('fault cases', () => {
       const sem = new RedisSemaphore(newStore(nodeRedis), { name, capacity: 5 });
       expect(await sem.stats()).toMatchObject({ inUse: 0, waiting: 0, maxInUse: peak });
       await allKeysExpire(name);
-      console.log(
-        `#1: ${processes} x ${count} acquires, peak ${peak}/5, ${first.size} tickets`,
-      );
+      console.log(`#1: ${processes} x ${count} acquires, peak ${peak}/5, ${first.size} tickets`);
     } finally {
       monitor.disconnect();
     }
@@ -515,13 +513,8 @@ describe('fault cases', () => {
     expect(
       await eventually(
         async () =>
-          (
-            (await redis.admin.call(
-              'PUBSUB',
-              'CHANNELS',
-              `sluice:{${name}}:wake:*`,
-            )) as unknown[]
-          ).length >= 1,
+          ((await redis.admin.call('PUBSUB', 'CHANNELS', `sluice:{${name}}:wake:*`)) as unknown[])
+            .length >= 1,
         5000,
       ),
     ).toBe(true);

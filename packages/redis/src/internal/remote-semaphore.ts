@@ -334,14 +334,14 @@ export class RemoteSemaphore {
       s.waiterTtl,
       id,
       {
-      refreshed: (from, lease) => {
-        if (!released && !controller.signal.aborted) arm(from, lease);
-      },
-      lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
-      closeRelease: () => {
-        release();
-        return confirmation;
-      },
+        refreshed: (from, lease) => {
+          if (!released && !controller.signal.aborted) arm(from, lease);
+        },
+        lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
+        closeRelease: () => {
+          release();
+          return confirmation;
+        },
       },
       leaseLeft,
     );

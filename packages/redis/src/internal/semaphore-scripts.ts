@@ -66,11 +66,19 @@ local function reap(H, Q, W, D)
     redis.call('ZREM', W, id)
     redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   end
-  if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
+  if #gone > 0 and redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
 end
+-- The used weight as it should be: 0 with no holder (a self-heal, checked only when used
+-- blocks a grant).
+local function healed(H, used)
+  if used > 0 and redis.call('ZCARD', H) == 0 then return 0 end
+  return used
+end
+-- Grants the queue's head waiters in ticket order while their weight fits; true if the queue is
+-- empty afterwards.
 local function grantHeads(H, Q, W, D)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
-  if not head then return end
+  if not head then return true end
   local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
   local cap = tonumber(state[1]) or 0
   local used = tonumber(state[2]) or 0
@@ -80,7 +88,10 @@ local function grantHeads(H, Q, W, D)
   for _ = 1, 64 do
     local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     local wt = tonumber(info[1]) or 1
-    if used + wt > cap then break end
+    if used + wt > cap then
+      used = healed(H, used)
+      if used + wt > cap then break end
+    end
     local lapses = tonumber(redis.call('ZSCORE', W, head)) or 0
     redis.call('ZREM', Q, head)
     redis.call('ZREM', W, head)
@@ -107,6 +118,7 @@ local function grantHeads(H, Q, W, D)
   if granted then
     redis.call('HSET', D, 'used', used, 'fence', string.format('%.0f', last), 'max', max)
   end
+  return head == nil
 end
 local function touch(H, Q, W, D)
   local last = nowMs
@@ -155,15 +167,16 @@ if stored ~= cap then
   end
   redis.call('HSET', D, 'cap', cap)
 end
-grantHeads(H, Q, W, D)
+local empty = grantHeads(H, Q, W, D)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
 end
 -- After grantHeads the head (if any) does not fit: only an empty queue lets a newcomer in.
-if redis.call('ZCARD', Q) == 0 then
+if empty then
   local state = redis.call('HMGET', D, 'used', 'fence', 'max')
   local used = tonumber(state[1]) or 0
+  if used + weight > cap then used = healed(H, used) end
   if used + weight <= cap then
     local fence = math.max((tonumber(state[2]) or 0) + 1, now)
     local text = string.format('%.0f', fence)
@@ -201,7 +214,10 @@ reap(H, Q, W, D)
 local result = 0
 if redis.call('ZREM', H, id) == 1 then
   local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0
-  redis.call('HINCRBY', D, 'used', -wt)
+  local left = redis.call('HINCRBY', D, 'used', -wt)
+  if left < 0 or (left > 0 and redis.call('ZCARD', H) == 0) then
+    redis.call('HSET', D, 'used', 0)
+  end
   redis.call('HDEL', D, 'w:' .. id, 'f:' .. id)
   result = 1
 elseif redis.call('ZREM', Q, id) == 1 then
@@ -209,7 +225,6 @@ elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   result = 2
 end
-if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
 grantHeads(H, Q, W, D)
 touch(H, Q, W, D)
 return {1, now, result}

@@ -13,7 +13,7 @@ import {
   type WaitOptions,
 } from '@sluice/core';
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
-import { type RedisStore, storeInternals } from '../redis-store.js';
+import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
 import { LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
 import {
   acquireCall,
@@ -67,6 +67,7 @@ function jitter(ms: number): number {
 export class RemoteSemaphore {
   readonly #s: RemoteSemaphoreSettings;
   readonly #keeper: LeaseKeeper;
+  readonly #internals: StoreInternals;
   readonly #waiting = new Set<(error: unknown) => void>();
   #active = 0;
   #closed: ClosedError | undefined;
@@ -74,6 +75,7 @@ export class RemoteSemaphore {
   constructor(settings: RemoteSemaphoreSettings) {
     this.#s = settings;
     this.#keeper = LeaseKeeper.of(settings.store);
+    this.#internals = storeInternals(settings.store);
   }
 
   /** Holders and waiters of this process. */
@@ -144,7 +146,7 @@ export class RemoteSemaphore {
           if (settled) return;
           // The lease started when Redis read `serverUs`: on our clock no later than the
           // estimate, no earlier than our first send, and not in the future.
-          const at = storeInternals(s.store).earliestLocal(serverUs) ?? firstSent;
+          const at = this.#internals.earliestLocal(serverUs) ?? firstSent;
           grant(fence, Math.min(now(), Math.max(firstSent, at)), leaseLeft);
         },
         wake: () => {
@@ -264,7 +266,7 @@ export class RemoteSemaphore {
       } catch (error) {
         if (error instanceof ClosedError) return;
         if (now() + pause > giveUpAt) {
-          storeInternals(store).reportError(error);
+          this.#internals.reportError(error);
           return;
         }
         await new Promise((r) => setTimeout(r, jitter(pause)));

@@ -145,9 +145,14 @@ describe('grant by message', () => {
         return holders.length === 1 && queued === 1;
       }, 1000),
     ).toBe(true);
-    // ...and gives up now: its leave releases the grant, and the next waiter gets the permit.
+    const [deafId] = (await inRedis(name)).holders;
+    // ...and gives up now: its leave releases the grant at once (left alone, the grant would
+    // last until the waiter's deadline, 2 s or more), and the next waiter gets the permit.
     controller.abort(reason);
     expect(await abandoned).toBe(reason);
+    expect(
+      await eventually(async () => !(await inRedis(name)).holders.includes(deafId!), 1000, 10),
+    ).toBe(true);
     const permit = await behind;
     expect((await inRedis(name)).holders).toHaveLength(1);
     permit.release();

@@ -53,6 +53,11 @@ function deafClient(): Redis {
   return client;
 }
 
+/** A semaphore of capacity 1 named `name` in a store of its own (a process, as Redis sees it). */
+function semaphoreIn(name: string, client = new Redis(redis.url, { lazyConnect: true })) {
+  return new RedisSemaphore(newStore(client), { name, capacity: 1 });
+}
+
 /** The limiter's state as Redis sees it. */
 async function inRedis(name: string) {
   const [holders, queued] = await Promise.all([
@@ -62,17 +67,19 @@ async function inRedis(name: string) {
   return { holders, queued };
 }
 
+/** Redis has granted one holder, with `queued` waiters left (the release script made the grant). */
+async function grantedInRedis(name: string, queued: number): Promise<boolean> {
+  return eventually(async () => {
+    const now = await inRedis(name);
+    return now.holders.length === 1 && now.queued === queued;
+  }, 1000);
+}
+
 describe('grant by message', () => {
   it('a grant made by the release script reaches the waiter in another store without a round trip', async () => {
     const name = uniqueName();
-    const here = new RedisSemaphore(newStore(new Redis(redis.url, { lazyConnect: true })), {
-      name,
-      capacity: 1,
-    });
-    const there = new RedisSemaphore(newStore(new Redis(redis.url, { lazyConnect: true })), {
-      name,
-      capacity: 1,
-    });
+    const here = semaphoreIn(name);
+    const there = semaphoreIn(name);
     const held = await here.acquire();
     const waiting = there.acquire();
     expect(await eventually(async () => (await inRedis(name)).queued === 1, 3000)).toBe(true);
@@ -89,11 +96,8 @@ describe('grant by message', () => {
 
   it('a grant whose message is lost is collected by the waiter’s next acquire (poll or heartbeat)', async () => {
     const name = uniqueName();
-    const here = new RedisSemaphore(newStore(new Redis(redis.url, { lazyConnect: true })), {
-      name,
-      capacity: 1,
-    });
-    const deaf = new RedisSemaphore(newStore(deafClient()), { name, capacity: 1 });
+    const here = semaphoreIn(name);
+    const deaf = semaphoreIn(name, deafClient());
     const held = await here.acquire();
     let settled = false;
     const waiting = deaf.acquire().finally(() => {
@@ -104,12 +108,7 @@ describe('grant by message', () => {
     held.release();
     // The release script granted the waiter at once (it holds in Redis), though it has not
     // heard of it yet: no message can reach its store.
-    expect(
-      await eventually(async () => {
-        const { holders, queued } = await inRedis(name);
-        return holders.length === 1 && queued === 0;
-      }, 1000),
-    ).toBe(true);
+    expect(await grantedInRedis(name, 0)).toBe(true);
     expect(settled).toBe(false);
     const permit = await waiting;
     expect((await inRedis(name)).holders).toHaveLength(1);
@@ -123,11 +122,8 @@ describe('grant by message', () => {
 
   it('a grant made for a waiter that aborted before hearing of it is released (no leaked holder)', async () => {
     const name = uniqueName();
-    const here = new RedisSemaphore(newStore(new Redis(redis.url, { lazyConnect: true })), {
-      name,
-      capacity: 1,
-    });
-    const deaf = new RedisSemaphore(newStore(deafClient()), { name, capacity: 1 });
+    const here = semaphoreIn(name);
+    const deaf = semaphoreIn(name, deafClient());
     const held = await here.acquire();
     const controller = new AbortController();
     const reason = new Error('gave up');
@@ -139,12 +135,7 @@ describe('grant by message', () => {
     await tick(POLLS_APART - (performance.now() - queuedAt));
     held.release();
     // Granted in Redis to the deaf waiter, which has not heard of it...
-    expect(
-      await eventually(async () => {
-        const { holders, queued } = await inRedis(name);
-        return holders.length === 1 && queued === 1;
-      }, 1000),
-    ).toBe(true);
+    expect(await grantedInRedis(name, 1)).toBe(true);
     const [deafId] = (await inRedis(name)).holders;
     // ...and gives up now: its leave releases the grant at once (left alone, the grant would
     // last until the waiter's deadline, 2 s or more), and the next waiter gets the permit.

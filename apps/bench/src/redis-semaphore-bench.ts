@@ -2,16 +2,19 @@
 // side by side with redis-semaphore (5.x, ioredis) on one throwaway redis-server. Short runs:
 //   1. uncontended acquire + release: commands sent per cycle (MONITOR) and time;
 //   2. hand-off latency: a release on one connection to the grant on another (p50, p99);
-//   3. contended cycles per second: 4 contenders, each on its own connection, one lock.
-// Contenders are connections in one process (one clock for the hand-off), not processes.
+//   3. contended cycles per second on one lock: 4 contenders as 4 OS processes (the issue's
+//      setting: each process its own event loop), and 4 connections in this one process.
+// The hand-off is timed between two connections of this process (one clock).
 // Prints markdown on stdout, progress on stderr. Figures on a loaded machine are indicative.
 //
 //   node --import tsx src/redis-semaphore-bench.ts [--seconds 2] [--handoffs 100]
+import { fork } from 'node:child_process';
 import { RedisLock, RedisStore } from '@sluice/redis';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
 import { startRedisServer } from '../../../scripts/redis-server.mjs';
 import { environment } from './env.js';
+import type { ContenderJob } from './redis-semaphore-contender.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -31,8 +34,44 @@ const percentile = (xs: number[], p: number) => {
 type Acquire = () => Promise<() => Promise<unknown>>;
 interface Peer {
   name: string;
+  library: ContenderJob['library'];
   /** A contender on a new connection of its own. */
   contender(): Acquire;
+}
+
+const clock = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Cycles per second of `library` with `count` contender processes on one lock. */
+async function contendedProcesses(
+  library: ContenderJob['library'],
+  url: string,
+  name: string,
+  count: number,
+): Promise<number> {
+  const children = Array.from({ length: count }, () =>
+    fork(new URL('./redis-semaphore-contender.ts', import.meta.url), [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const next = (child: (typeof children)[number]) =>
+    new Promise<{ ready?: boolean; cycles?: number }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { cycles?: number }));
+      child.once('exit', (code) => reject(new Error(`contender exited with ${code}`)));
+    });
+  try {
+    await Promise.all(children.map(next));
+    // Every process has loaded and warmed up by then (tsx start-up takes about a second).
+    const startAt = clock() + 3000;
+    const endAt = startAt + SECONDS * 1000;
+    const reports = children.map(next);
+    for (const child of children)
+      child.send({ library, url, name, startAt, endAt } satisfies ContenderJob);
+    const cycles = (await Promise.all(reports)).reduce((n, r) => n + (r.cycles ?? 0), 0);
+    return cycles / SECONDS;
+  } finally {
+    for (const child of children) child.kill();
+  }
 }
 
 /** Commands clients sent (MONITOR, without those run inside scripts) while `work` ran. */
@@ -60,6 +99,7 @@ async function main() {
   try {
     const sluice = (name: string): Peer => ({
       name: '@sluice/redis RedisLock',
+      library: 'sluice',
       contender() {
         const client = new Redis(server.url, { lazyConnect: true });
         const store = new RedisStore({ client, commandTimeout: 2000 });
@@ -78,6 +118,7 @@ async function main() {
     });
     const peer = (name: string): Peer => ({
       name: 'redis-semaphore Mutex (retryInterval 10 ms)',
+      library: 'redis-semaphore',
       contender() {
         const client = new Redis(server.url);
         closers.push(() => client.disconnect());
@@ -132,8 +173,17 @@ async function main() {
       );
     }
 
-    log('3. contended cycles per second, 4 contenders');
+    log('3. contended cycles per second, 4 processes');
     const contended: string[] = [];
+    const processRates = new Map<string, number>();
+    for (const make of makers) {
+      const { library } = make('');
+      processRates.set(
+        library,
+        await contendedProcesses(library, server.url, `p${++lockNames}`, 4),
+      );
+    }
+    log('   and 4 connections in one process');
     for (const make of makers) {
       const p = make(`c${++lockNames}`);
       const contenders = Array.from({ length: 4 }, () => p.contender());
@@ -150,8 +200,9 @@ async function main() {
           }
         }),
       );
+      const inOne = cycles / ((performance.now() - start) / 1000);
       contended.push(
-        `| ${p.name} | ${(cycles / ((performance.now() - start) / 1000)).toFixed(0)} |`,
+        `| ${p.name} | ${processRates.get(p.library)?.toFixed(0)} | ${inOne.toFixed(0)} |`,
       );
     }
 
@@ -168,8 +219,10 @@ async function main() {
     );
     console.log('| limiter | p50 | p99 |\n| --- | --- | --- |');
     console.log(handoff.join('\n'));
-    console.log(`\nContended: 4 contenders on one lock for ${SECONDS} s:\n`);
-    console.log('| limiter | cycles/s |\n| --- | --- |');
+    console.log(
+      `\nContended: 4 contenders on one lock for ${SECONDS} s, as 4 processes and as 4 connections in one process:\n`,
+    );
+    console.log('| limiter | cycles/s, 4 processes | cycles/s, 1 process |\n| --- | --- | --- |');
     console.log(contended.join('\n'));
   } finally {
     for (const close of closers.reverse()) {

@@ -69,6 +69,8 @@ export interface StoreInternals {
   duplicateConnection(): Connection;
   /** Runs `fn` first when the store closes (bounded by the command timeout). */
   onClose(fn: () => Promise<void>): void;
+  /** The earliest local (monotonic, ms) time at which Redis's clock read `serverUs`, if known. */
+  earliestLocal(serverUs: number): number | undefined;
 }
 
 export let storeInternals: (store: RedisStore) => StoreInternals;
@@ -175,6 +177,7 @@ export class RedisStore {
       onClose: (fn) => {
         store.#closeHooks.push(fn);
       },
+      earliestLocal: (serverUs) => store.#clock.earliestLocal(serverUs, now()),
     });
   }
 

@@ -1,7 +1,8 @@
 // One per store: keeps every lease and every queued waiter of the process alive in one batched
-// script per tick, and owns the store's one pub/sub connection, on which release scripts wake
-// the head waiter. Nothing here is needed for correctness: a lost refresh reply makes holders
-// abort at their local deadline, and a lost wake-up is covered by each waiter's poll.
+// script per tick, and owns the store's one pub/sub connection, on which the scripts that grant
+// a queued waiter send it its grant. Nothing here is needed for correctness: a lost refresh
+// reply makes holders abort at their local deadline, and a lost grant message is covered by
+// each waiter's poll (its acquire returns the grant already made).
 
 import { ClosedError, UnavailableError } from '@sluice/core';
 import { type RedisStore, storeInternals } from '../redis-store.js';
@@ -18,7 +19,12 @@ export interface HolderHandle {
 }
 
 export interface WaiterHandle {
-  /** Wake up and send the acquire again (a message arrived, or the entry lapsed). */
+  /**
+   * Redis granted this waiter (a message): `fence`, the lease left in ms when Redis's clock read
+   * `serverUs` (µs).
+   */
+  granted(fence: string, leaseLeft: number, serverUs: number): void;
+  /** Wake up and send the acquire again (the entry is gone from the queue). */
   wake(): void;
   /** The store is closing: reject with ClosedError. */
   close(error: Error): void;
@@ -50,10 +56,18 @@ export class LeaseKeeper {
   readonly #groups = new Map<string, Group>();
   /** Every queued waiter of the store, by id: what a wake-up message names. */
   readonly #waiters = new Map<string, WaiterHandle>();
+  /** This store's part of its channels' names: grants for its waiters reach only it. */
+  readonly #token = crypto.randomUUID();
+  /** Limiter channel -> this store's channel for it. */
+  readonly #channels = new Map<string, string>();
   readonly #subscribed = new Set<string>();
   #subscriber: Connection | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When #timer fires (monotonic ms). */
+  #timerAt = Number.POSITIVE_INFINITY;
   #ticking = false;
+  /** A tick is wanted by this time (a lease shorter than the period came in during a tick). */
+  #dueAt = Number.POSITIVE_INFINITY;
   #closed = false;
 
   private constructor(store: RedisStore) {
@@ -71,9 +85,11 @@ export class LeaseKeeper {
     waiterTtl: number,
     id: string,
     handle: HolderHandle,
+    leaseLeft = lease,
   ): void {
     this.#group(at, lease, waiterTtl).holders.set(id, handle);
-    this.#schedule();
+    // A grant handed over by message may carry less than a full lease: refresh it in time.
+    this.#schedule(leaseLeft < lease ? now() + leaseLeft / 3 : undefined);
   }
 
   removeHolder(at: SemaphoreKeys, id: string): void {
@@ -91,6 +107,21 @@ export class LeaseKeeper {
     this.#waiters.set(id, handle);
     this.#subscribe(at.channel);
     this.#schedule();
+  }
+
+  /** The channel on which this store hears grants for its waiters of `at`. */
+  channel(at: SemaphoreKeys): string {
+    let channel = this.#channels.get(at.channel);
+    if (channel === undefined) {
+      channel = `${at.channel}:${this.#token}`;
+      this.#channels.set(at.channel, channel);
+    }
+    return channel;
+  }
+
+  /** Routes grant messages for `id` to `handle` (before its first acquire is sent). */
+  listen(id: string, handle: WaiterHandle): void {
+    this.#waiters.set(id, handle);
   }
 
   removeWaiter(at: SemaphoreKeys, id: string): void {
@@ -114,18 +145,34 @@ export class LeaseKeeper {
     if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(at.keys[0]);
   }
 
-  #subscribe(channel: string): void {
-    if (this.#subscribed.has(channel) || this.closed) return;
-    this.#subscribed.add(channel);
+  #subscribe(base: string): void {
+    if (this.#subscribed.has(base) || this.closed) return;
+    this.#subscribed.add(base);
+    const channel = this.#channels.get(base) ?? `${base}:${this.#token}`;
     this.#subscriber ??= storeInternals(this.#store).duplicateConnection();
     const subscriber = this.#subscriber;
-    const onMessage = (id: string) => this.#waiters.get(id)?.wake();
-    // Subscribing waits for the connection; until then (or if it fails) waiters poll.
+    // `id fence leaseLeft serverUs` (see grantHeads in semaphore-scripts.ts).
+    const onMessage = (message: string) => {
+      const [id = '', fence = '', leaseLeft, serverUs] = message.split(' ');
+      const waiter = this.#waiters.get(id);
+      if (waiter === undefined) return;
+      if (serverUs === undefined) waiter.wake();
+      else waiter.granted(fence, Number(leaseLeft), Number(serverUs));
+    };
+    // Subscribing waits for the connection; until then (or if it fails) waiters poll. Grants
+    // sent before the subscription took effect were not heard: the waiters ask again at once,
+    // in the order they queued.
     void subscriber
       .waitReady(this.#store.commandTimeout * 4)
       .then(() => subscriber.subscribe(channel, onMessage))
+      .then(() => {
+        for (const group of this.#groups.values()) {
+          if (group.at.channel !== base) continue;
+          for (const waiter of [...group.waiters.values()]) waiter.wake();
+        }
+      })
       .catch((error: unknown) => {
-        this.#subscribed.delete(channel);
+        this.#subscribed.delete(base);
         storeInternals(this.#store).reportError(error);
       });
   }
@@ -140,19 +187,36 @@ export class LeaseKeeper {
     return period;
   }
 
-  #schedule(): void {
-    if (this.#ticking || this.closed) return;
+  /** Arms the tick for the next period, or for `dueAt` if that is sooner. */
+  #schedule(dueAt = Number.POSITIVE_INFINITY): void {
+    if (this.closed) return;
+    if (this.#ticking) {
+      this.#dueAt = Math.min(this.#dueAt, dueAt);
+      return;
+    }
     const period = this.#period();
     if (!Number.isFinite(period)) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
       return;
     }
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#tick();
-    }, period);
+    const t = now();
+    const at = Math.min(dueAt, this.#dueAt, t + period);
+    this.#dueAt = Number.POSITIVE_INFINITY;
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        void this.#tick();
+      },
+      Math.max(0, at - t),
+    );
     this.#timer.unref?.();
   }
 

@@ -1,6 +1,7 @@
 // The waiting, granting and releasing of one Redis semaphore (a RedisSemaphore, a RedisLock, or
-// one key of a RedisKeyedSemaphore). Redis decides; this side only asks again when woken by a
-// message, at the next lease expiry, or at a backed-off, jittered poll.
+// one key of a RedisKeyedSemaphore). Redis decides. A queued waiter is granted by the script that
+// frees the weight, which sends the grant by message; without the message, the waiter's next
+// acquire (at the next lease expiry, or at a backed-off, jittered poll) returns that grant.
 
 import {
   ClosedError,
@@ -12,8 +13,8 @@ import {
   type WaitOptions,
 } from '@sluice/core';
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
-import { type RedisStore, storeInternals } from '../redis-store.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
+import { LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
 import {
   acquireCall,
   DENIED,
@@ -51,13 +52,12 @@ export interface RemoteSemaphoreSettings {
   onIdle?: () => void;
 }
 
-/** A random 128-bit id, made before the first send: a retried acquire is the same acquire. */
+/**
+ * A random id (a v4 UUID: 122 random bits), made before the first send: a retried acquire is the
+ * same acquire. randomUUID draws from a buffered pool, unlike a getRandomValues call per id.
+ */
 function newId(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  let id = '';
-  for (const b of bytes) id += b.toString(16).padStart(2, '0');
-  return id;
+  return crypto.randomUUID();
 }
 
 function jitter(ms: number): number {
@@ -67,6 +67,7 @@ function jitter(ms: number): number {
 export class RemoteSemaphore {
   readonly #s: RemoteSemaphoreSettings;
   readonly #keeper: LeaseKeeper;
+  readonly #internals: StoreInternals;
   readonly #waiting = new Set<(error: unknown) => void>();
   #active = 0;
   #closed: ClosedError | undefined;
@@ -74,6 +75,7 @@ export class RemoteSemaphore {
   constructor(settings: RemoteSemaphoreSettings) {
     this.#s = settings;
     this.#keeper = LeaseKeeper.of(settings.store);
+    this.#internals = storeInternals(settings.store);
   }
 
   /** Holders and waiters of this process. */
@@ -104,7 +106,9 @@ export class RemoteSemaphore {
       const started = now();
       let settled = false;
       let sent = false;
-      let messaged = false;
+      let woken = false;
+      /** When the first acquire was sent: no grant for this id can be older. */
+      let firstSent = 0;
       let wakeUp: (() => void) | undefined;
       let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -132,13 +136,26 @@ export class RemoteSemaphore {
         timer = setTimeout(() => fail(new TimeoutError(timeout), 'timedOut'), timeout);
       }
       this.#waiting.add(fail);
-      const waiter = {
+      const grant = (fence: string, sentAt: number, leaseLeft: number) => {
+        leave();
+        s.counters.acquired++;
+        resolve(this.#permit(id, weight, fence, sentAt, leaseLeft));
+      };
+      const waiter: WaiterHandle = {
+        granted: (fence, leaseLeft, serverUs) => {
+          if (settled) return;
+          // The lease started when Redis read `serverUs`: on our clock no later than the
+          // estimate, no earlier than our first send, and not in the future.
+          const at = this.#internals.earliestLocal(serverUs) ?? firstSent;
+          grant(fence, Math.min(now(), Math.max(firstSent, at)), leaseLeft);
+        },
         wake: () => {
-          messaged = true;
+          woken = true;
           wakeUp?.();
         },
         close: (error: Error) => fail(error),
       };
+      if (timeout !== 0) this.#keeper.listen(id, waiter);
 
       const nap = (delay: number) =>
         new Promise<void>((r) => {
@@ -157,6 +174,7 @@ export class RemoteSemaphore {
         let answered: number | undefined;
         while (!settled) {
           const sentAt = now();
+          if (!sent) firstSent = sentAt;
           sent = true;
           let reply: readonly number[];
           try {
@@ -168,6 +186,7 @@ export class RemoteSemaphore {
               waiterTtl: s.waiterTtl,
               queue: timeout !== 0,
               maxWaiting: s.maxWaiting,
+              channel: this.#keeper.channel(s.at),
             });
           } catch (error) {
             if (settled) return;
@@ -196,12 +215,7 @@ export class RemoteSemaphore {
           }
           if (settled) return;
           const [status, , a = 0, b = 0] = reply;
-          if (status === GRANTED) {
-            leave();
-            s.counters.acquired++;
-            resolve(this.#permit(id, weight, String(a), sentAt, b));
-            return;
-          }
+          if (status === GRANTED) return grant(String(a), sentAt, b);
           if (status === DENIED)
             return fail(new TimeoutError(0, 'No permit free now (timeout 0)'), 'timedOut');
           if (status === FULL) {
@@ -222,9 +236,10 @@ export class RemoteSemaphore {
           this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
           // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
           const untilExpiry = a >= 0 ? a + 1 + Math.random() * 4 : Number.POSITIVE_INFINITY;
-          await nap(Math.min(jitter(poll), untilExpiry));
-          poll = messaged ? FIRST_POLL : Math.min(poll * 2, MAX_POLL);
-          messaged = false;
+          // Woken while the acquire was in flight (the entry is gone): ask again at once.
+          if (!woken) await nap(Math.min(jitter(poll), untilExpiry));
+          poll = woken ? FIRST_POLL : Math.min(poll * 2, MAX_POLL);
+          woken = false;
         }
       };
       loop().catch((error: unknown) => fail(error));
@@ -251,7 +266,7 @@ export class RemoteSemaphore {
       } catch (error) {
         if (error instanceof ClosedError) return;
         if (now() + pause > giveUpAt) {
-          storeInternals(store).reportError(error);
+          this.#internals.reportError(error);
           return;
         }
         await new Promise((r) => setTimeout(r, jitter(pause)));
@@ -315,16 +330,23 @@ export class RemoteSemaphore {
       confirmation = this.#confirmLeave(id);
     };
     arm(sentAt, leaseLeft);
-    this.#keeper.addHolder(s.at, s.lease, s.waiterTtl, id, {
-      refreshed: (from, lease) => {
-        if (!released && !controller.signal.aborted) arm(from, lease);
+    this.#keeper.addHolder(
+      s.at,
+      s.lease,
+      s.waiterTtl,
+      id,
+      {
+        refreshed: (from, lease) => {
+          if (!released && !controller.signal.aborted) arm(from, lease);
+        },
+        lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
+        closeRelease: () => {
+          release();
+          return confirmation;
+        },
       },
-      lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
-      closeRelease: () => {
-        release();
-        return confirmation;
-      },
-    });
+      leaseLeft,
+    );
     return {
       weight,
       fence,

@@ -5,12 +5,20 @@
 //   holders  ZSET  id -> lease deadline (server ms)
 //   queue    ZSET  id -> ticket (order of first enqueue)
 //   waiters  ZSET  id -> waiter deadline (server ms): a waiter that stops heartbeating lapses
-//   data     HASH  w:<id> weight, f:<id> fence, used, fence (last), seq, cap, max (highest used)
+//   data     HASH  w:<id> weight, f:<id> fence; for a waiter l:<id> its lease (ms) and c:<id>
+//                  its process's channel; used, fence (last), seq, cap, max (highest used)
 //
-// Every script first reaps a bounded batch of expired holders and lapsed waiters, then, after
-// its change, publishes the head waiter's id when its weight fits (the wake-up), and sets every
-// key's TTL to the latest deadline plus a grace second, so an idle limiter leaves nothing.
-// Replies are status codes, never error strings.
+// Every script first reaps a bounded batch of expired holders and lapsed waiters, then grants
+// the queue's head waiters, in ticket order, as long as their weight fits: after any script the
+// head does not fit (or the queue is empty). A grant made for a waiter is published to its
+// process's channel (one per limiter and store, so no other process hears it) with everything
+// needed to hand out the permit (id, fence, lease left, Redis time): a hand-off costs no round
+// trip. The message is only a shortcut: the
+// waiter's next acquire (poll, timer, heartbeat) finds the grant already made and returns it.
+// Such a grant's lease ends no later than the waiter's own deadline, so a waiter that died just
+// before it was granted holds the weight no longer than a dead waiter blocks the queue.
+// Finally every script sets every key's TTL to the latest deadline plus a grace second, so an
+// idle limiter leaves nothing. Replies are status codes, never error strings.
 
 import type { SemaphoreStats } from '@sluice/core';
 import { type RedisStore, runScript } from '../redis-store.js';
@@ -22,14 +30,17 @@ export const QUEUED = 2;
 export const FULL = 3;
 export const MISMATCH = 4;
 
-/** The four keys of one limiter (or one key of a keyed limiter), and its wake-up channel. */
+/**
+ * The four keys of one limiter (or one key of a keyed limiter), and the start of its channels'
+ * names (each store listens on `${channel}:${its token}`).
+ */
 export interface SemaphoreKeys {
   readonly keys: readonly [string, string, string, string];
   readonly channel: string;
 }
 
 /**
- * `sub` is a keyed limiter's key part. Its keys share the limiter's one channel (a process
+ * `sub` is a keyed limiter's key part. Its keys share the limiter's channels (a store
  * subscribes once per limiter, however many keys): messages carry the waiter's id.
  */
 export function semaphoreKeys(store: RedisStore, name: string, sub = ''): SemaphoreKeys {
@@ -53,17 +64,61 @@ local function reap(H, Q, W, D)
   for _, id in ipairs(lapsed) do
     redis.call('ZREM', Q, id)
     redis.call('ZREM', W, id)
-    redis.call('HDEL', D, 'w:' .. id)
+    redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   end
-  if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
+  if #gone > 0 and redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
 end
-local function wake(H, Q, D, channel)
+-- The used weight as it should be: 0 with no holder (a self-heal, checked only when used
+-- blocks a grant).
+local function healed(H, used)
+  if used > 0 and redis.call('ZCARD', H) == 0 then return 0 end
+  return used
+end
+-- Grants the queue's head waiters in ticket order while their weight fits; true if the queue is
+-- empty afterwards.
+local function grantHeads(H, Q, W, D)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
-  if not head then return end
-  local cap = tonumber(redis.call('HGET', D, 'cap')) or 0
-  local used = tonumber(redis.call('HGET', D, 'used')) or 0
-  local wt = tonumber(redis.call('HGET', D, 'w:' .. head)) or 1
-  if used + wt <= cap then redis.call('PUBLISH', channel, head) end
+  if not head then return true end
+  local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+  local cap = tonumber(state[1]) or 0
+  local used = tonumber(state[2]) or 0
+  local last = tonumber(state[3]) or 0
+  local max = tonumber(state[4]) or 0
+  local granted = false
+  for _ = 1, 64 do
+    local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
+    local wt = tonumber(info[1]) or 1
+    if used + wt > cap then
+      used = healed(H, used)
+      if used + wt > cap then break end
+    end
+    local lapses = tonumber(redis.call('ZSCORE', W, head)) or 0
+    redis.call('ZREM', Q, head)
+    redis.call('ZREM', W, head)
+    if lapses > nowMs then
+      local lease = math.min(tonumber(info[2]) or 0, lapses - nowMs)
+      last = math.max(last + 1, now)
+      local text = string.format('%.0f', last)
+      used = used + wt
+      if used > max then max = used end
+      redis.call('HSET', D, 'f:' .. head, text)
+      redis.call('HDEL', D, 'l:' .. head, 'c:' .. head)
+      redis.call('ZADD', H, nowMs + lease, head)
+      if info[3] then
+        redis.call('PUBLISH', info[3],
+          head .. ' ' .. text .. ' ' .. lease .. ' ' .. string.format('%.0f', now))
+      end
+      granted = true
+    else
+      redis.call('HDEL', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
+    end
+    head = redis.call('ZRANGE', Q, 0, 0)[1]
+    if not head then break end
+  end
+  if granted then
+    redis.call('HSET', D, 'used', used, 'fence', string.format('%.0f', last), 'max', max)
+  end
+  return head == nil
 end
 local function touch(H, Q, W, D)
   local last = nowMs
@@ -85,9 +140,11 @@ end
 `;
 
 // ARGV: deadline, cap, weight, id, leaseMs, waiterTtlMs, mode (0: now or never, 1: queue),
-// maxWaiting (-1: no limit), channel.
+// maxWaiting (-1: no limit), channel (this process's, for the grant message).
 // Replies: {GRANTED, now, fence, lease ms left} | {DENIED, now, next expiry ms} |
 // {QUEUED, now, next expiry ms, rank} | {FULL, now} | {MISMATCH, now, stored cap}.
+// A grant made earlier for this id (by this script or by grantHeads) is returned as it is: a
+// retried or repeated acquire is the same acquire.
 const acquireScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cap = tonumber(ARGV[2])
@@ -99,77 +156,82 @@ local mode = tonumber(ARGV[7])
 local maxWaiting = tonumber(ARGV[8])
 local channel = ARGV[9]
 reap(H, Q, W, D)
+local stored = tonumber(redis.call('HGET', D, 'cap'))
+if stored ~= cap then
+  if stored and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
+    local held = redis.call('ZSCORE', H, id)
+    if held then
+      return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
+    end
+    return {4, now, stored}
+  end
+  redis.call('HSET', D, 'cap', cap)
+end
+local empty = grantHeads(H, Q, W, D)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
 end
-local stored = tonumber(redis.call('HGET', D, 'cap'))
-if stored and stored ~= cap and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
-  return {4, now, stored}
-end
-redis.call('HSET', D, 'cap', cap)
-local used = tonumber(redis.call('HGET', D, 'used')) or 0
-local head = redis.call('ZRANGE', Q, 0, 0)[1]
-local queued = redis.call('ZSCORE', Q, id)
-if (head == nil or head == id) and used + weight <= cap then
-  local last = tonumber(redis.call('HGET', D, 'fence')) or 0
-  local fence = math.max(last + 1, now)
-  local text = string.format('%.0f', fence)
-  redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used + weight)
-  if used + weight > (tonumber(redis.call('HGET', D, 'max')) or 0) then
-    redis.call('HSET', D, 'max', used + weight)
+-- After grantHeads the head (if any) does not fit: only an empty queue lets a newcomer in.
+if empty then
+  local state = redis.call('HMGET', D, 'used', 'fence', 'max')
+  local used = tonumber(state[1]) or 0
+  if used + weight > cap then used = healed(H, used) end
+  if used + weight <= cap then
+    local fence = math.max((tonumber(state[2]) or 0) + 1, now)
+    local text = string.format('%.0f', fence)
+    used = used + weight
+    redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used)
+    if used > (tonumber(state[3]) or 0) then redis.call('HSET', D, 'max', used) end
+    redis.call('ZADD', H, nowMs + lease, id)
+    touch(H, Q, W, D)
+    return {1, now, fence, lease}
   end
-  redis.call('ZADD', H, nowMs + lease, id)
-  if queued then
-    redis.call('ZREM', Q, id)
-    redis.call('ZREM', W, id)
-  end
-  wake(H, Q, D, channel)
-  touch(H, Q, W, D)
-  return {1, now, fence, lease}
 end
 if mode == 0 then
   touch(H, Q, W, D)
   return {0, now, nextExpiry(H)}
 end
-if not queued then
+if not redis.call('ZSCORE', Q, id) then
   if maxWaiting >= 0 and redis.call('ZCARD', Q) >= maxWaiting then
     touch(H, Q, W, D)
     return {3, now}
   end
   redis.call('ZADD', Q, redis.call('HINCRBY', D, 'seq', 1), id)
-  redis.call('HSET', D, 'w:' .. id, weight)
+  redis.call('HSET', D, 'w:' .. id, weight, 'l:' .. id, lease, 'c:' .. id, channel)
 end
 redis.call('ZADD', W, nowMs + waiterTtl, id)
 touch(H, Q, W, D)
 return {2, now, nextExpiry(H), redis.call('ZRANK', Q, id)}
 `);
 
-// ARGV: deadline, channel, id. Releases a holder or removes a waiter; safe to repeat.
+// ARGV: deadline, id. Releases a holder or removes a waiter; safe to repeat.
 // Reply: {1, now, 1 released | 2 dequeued | 0 neither (expired or never there)}.
 const leaveScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id = ARGV[3]
+local id = ARGV[2]
 reap(H, Q, W, D)
 local result = 0
 if redis.call('ZREM', H, id) == 1 then
   local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0
-  redis.call('HINCRBY', D, 'used', -wt)
+  local left = redis.call('HINCRBY', D, 'used', -wt)
+  if left < 0 or (left > 0 and redis.call('ZCARD', H) == 0) then
+    redis.call('HSET', D, 'used', 0)
+  end
   redis.call('HDEL', D, 'w:' .. id, 'f:' .. id)
   result = 1
 elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('ZREM', W, id)
-  redis.call('HDEL', D, 'w:' .. id)
+  redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   result = 2
 end
-if redis.call('ZCARD', H) == 0 then redis.call('HSET', D, 'used', 0) end
-wake(H, Q, D, ARGV[2])
+grantHeads(H, Q, W, D)
 touch(H, Q, W, D)
 return {1, now, result}
 `);
 
 // One call for every limiter of a process: ARGV: deadline, groups, then per group: leaseMs,
-// waiterTtlMs, channel, holder count, waiter count, holder ids..., waiter ids...; KEYS: four per
+// waiterTtlMs, holder count, waiter count, holder ids..., waiter ids...; KEYS: four per
 // group. A holder is extended only while its lease is unexpired (a refresh never re-acquires);
 // a waiter only while it is still queued. Reply: {1, now, then per id: 1 kept | 0 lost/gone}.
 const keepAliveScript = new LuaScript(`${COMMON}
@@ -179,10 +241,9 @@ for g = 0, tonumber(ARGV[2]) - 1 do
   local H, Q, W, D = KEYS[g * 4 + 1], KEYS[g * 4 + 2], KEYS[g * 4 + 3], KEYS[g * 4 + 4]
   local lease = tonumber(ARGV[a])
   local waiterTtl = tonumber(ARGV[a + 1])
-  local channel = ARGV[a + 2]
-  local nh = tonumber(ARGV[a + 3])
-  local nw = tonumber(ARGV[a + 4])
-  a = a + 5
+  local nh = tonumber(ARGV[a + 2])
+  local nw = tonumber(ARGV[a + 3])
+  a = a + 4
   reap(H, Q, W, D)
   for i = 1, nh do
     local id = ARGV[a]
@@ -205,17 +266,17 @@ for g = 0, tonumber(ARGV[2]) - 1 do
       out[#out + 1] = 0
     end
   end
-  wake(H, Q, D, channel)
+  grantHeads(H, Q, W, D)
   touch(H, Q, W, D)
 end
 return out
 `);
 
-// ARGV: deadline, channel. Reply: {1, now, used, holders, waiters, cap, max}.
+// ARGV: deadline. Reply: {1, now, used, holders, waiters, cap, max}.
 const statsScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 reap(H, Q, W, D)
-wake(H, Q, D, ARGV[2])
+grantHeads(H, Q, W, D)
 touch(H, Q, W, D)
 return {1, now, tonumber(redis.call('HGET', D, 'used')) or 0, redis.call('ZCARD', H),
   redis.call('ZCARD', Q), tonumber(redis.call('HGET', D, 'cap')) or -1,
@@ -231,6 +292,8 @@ export interface AcquireRequest {
   /** false: now or never (DENIED instead of queueing). */
   queue: boolean;
   maxWaiting: number;
+  /** Where a grant made while queued is sent (this store's channel); default: nobody's. */
+  channel?: string;
 }
 
 export function acquireCall(
@@ -246,7 +309,7 @@ export function acquireCall(
     String(r.waiterTtl),
     r.queue ? '1' : '0',
     Number.isFinite(r.maxWaiting) ? String(r.maxWaiting) : '-1',
-    at.channel,
+    r.channel ?? at.channel,
   ]);
 }
 
@@ -255,7 +318,7 @@ export function leaveCall(
   at: SemaphoreKeys,
   id: string,
 ): Promise<readonly number[]> {
-  return runScript(store, leaveScript, at.keys, [at.channel, id]);
+  return runScript(store, leaveScript, at.keys, [id]);
 }
 
 /** Gauges as Redis sees them (fleet-wide), with this process's counters. */
@@ -265,9 +328,7 @@ export async function statsOf(
   capacity: number,
   counters: Readonly<Record<'acquired' | 'timedOut' | 'aborted' | 'rejected', number>>,
 ): Promise<SemaphoreStats> {
-  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, [
-    at.channel,
-  ]);
+  const [, , used = 0, , waiting = 0, , max = 0] = await runScript(store, statsScript, at.keys, []);
   return {
     capacity,
     available: Math.max(0, capacity - used),
@@ -298,7 +359,6 @@ export async function keepAliveCall(
     args.push(
       String(g.lease),
       String(g.waiterTtl),
-      g.at.channel,
       String(g.holders.length),
       String(g.waiters.length),
       ...g.holders,

@@ -23,4 +23,14 @@ describe('ServerClock', () => {
     clock.reset();
     expect(clock.deadline(12_001, 12_500)).toBe(0);
   });
+
+  it('places a Redis time on our clock no later than it can have happened', () => {
+    const clock = new ServerClock();
+    expect(clock.earliestLocal(5_000_000, 0)).toBeUndefined();
+    // Redis is 1_000_000 ms ahead; the smallest one-way delay seen is 1 ms.
+    clock.sample((1_000_000 + 103) * 1000, 100);
+    clock.sample((1_000_000 + 201) * 1000, 200);
+    // Redis read 1_000_250 ms: truly at local 250, estimated at 249 (never later than 250).
+    expect(clock.earliestLocal((1_000_000 + 250) * 1000, 300)).toBe(249);
+  });
 });

@@ -11,7 +11,8 @@
 // Commands that run within the timeout are therefore never refused (the estimate can only be
 // too lenient, by the smallest delay seen). Samples age out (two windows of WINDOW_MS) so the
 // estimate follows drift, and a STALE reply that arrived in time (the server's clock stepped
-// forward) resets it. No decision ever reads this clock: it only bounds staleness.
+// forward) resets it. No decision ever reads this clock: it only bounds staleness, and the start of a lease granted
+// by message (earliestLocal).
 
 const WINDOW_MS = 5_000;
 
@@ -42,6 +43,19 @@ export class ServerClock {
     const offset = Math.min(this.#current, this.#previous);
     if (!Number.isFinite(offset)) return 0;
     return Math.ceil(offset + giveUpAtMs * 1000);
+  }
+
+  /**
+   * The earliest moment on our monotonic clock (ms) at which Redis's clock can have read
+   * `serverUs`: the offset estimate is an upper bound of the true offset, so this is never later
+   * than the truth. Undefined while nothing recent is known. Used to start a lease that Redis
+   * granted without our asking (a hand-off by message) no later than Redis started it.
+   */
+  earliestLocal(serverUs: number, nowMs: number): number | undefined {
+    this.#roll(nowMs);
+    const offset = Math.min(this.#current, this.#previous);
+    if (!Number.isFinite(offset)) return undefined;
+    return (serverUs - offset) / 1000;
   }
 
   #roll(nowMs: number): void {

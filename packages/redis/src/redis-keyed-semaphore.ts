@@ -1,10 +1,12 @@
 import {
   type AcquireOptions,
   type KeyedLimiter,
+  type LimiterListener,
   limiterKind,
   Semaphore,
   type SemaphoreStats,
 } from '@sluice/core';
+import { Listeners } from './internal/listeners.js';
 import { type Counters, RemoteSemaphore } from './internal/remote-semaphore.js';
 import {
   checkAcquire,
@@ -46,6 +48,7 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
   readonly #counters: Counters = { acquired: 0, timedOut: 0, aborted: 0, rejected: 0 };
   readonly #keys = new Map<string, RemoteSemaphore>();
   readonly #locals = new Map<string, Semaphore>();
+  readonly #listeners = new Listeners<unknown>();
   #closed: { reason: unknown } | undefined;
 
   constructor(store: RedisStore, options: RedisKeyedSemaphoreOptions<K>) {
@@ -81,7 +84,7 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return entry.acquire(weight, options);
+    return entry.acquire(weight, options, key);
   }
 
   async run<T>(
@@ -95,6 +98,17 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
     } finally {
       permit.release();
     }
+  }
+
+  /**
+   * Calls `listener` with core's events for this process's acquires: `queued`, `acquired`
+   * (`waitedMs`), `released` (`heldMs`), and `rejected` (`queue_full`, `queue_timeout`, `aborted`,
+   * `closed`, `unavailable`). Each carries `key`
+   * as the caller passed it. Other processes' are not seen; the gauges fleet-wide are in
+   * `stats()`. Returns the function that unsubscribes.
+   */
+  subscribe(listener: LimiterListener<K>): () => void {
+    return this.#listeners.subscribe(listener as LimiterListener<unknown>);
   }
 
   /** Rejects this instance's waiters and later acquires with ClosedError. */
@@ -135,6 +149,8 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
         waiterTtl: this.#waiterTtl,
         maxWaiting: this.#maxWaiting,
         counters: this.#counters,
+        listeners: this.#listeners,
+        keyed: true,
         local: () => {
           let local = this.#locals.get(part);
           if (local === undefined) {

@@ -1,6 +1,7 @@
 import {
   type AcquireOptions,
   type Limiter,
+  type LimiterListener,
   limiterKind,
   type SemaphoreStats,
   type WaitOptions,
@@ -52,6 +53,11 @@ export class RedisLock implements Limiter {
 
   close(reason?: unknown): void {
     this.#semaphore.close(reason);
+  }
+
+  /** This process's events of the lock (see RedisSemaphore's `subscribe`). */
+  subscribe(listener: LimiterListener): () => void {
+    return this.#semaphore.subscribe(listener);
   }
 
   /** As Redis sees it (see RedisSemaphore's `stats`). */

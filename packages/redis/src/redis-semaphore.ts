@@ -1,10 +1,12 @@
 import {
   type AcquireOptions,
   type Limiter,
+  type LimiterListener,
   limiterKind,
   Semaphore,
   type SemaphoreStats,
 } from '@sluice/core';
+import { Listeners } from './internal/listeners.js';
 import { type Counters, RemoteSemaphore } from './internal/remote-semaphore.js';
 import {
   checkAcquire,
@@ -43,6 +45,7 @@ export class RedisSemaphore implements Limiter {
   readonly #at: SemaphoreKeys;
   readonly #counters: Counters = { acquired: 0, timedOut: 0, aborted: 0, rejected: 0 };
   readonly #remote: RemoteSemaphore;
+  readonly #listeners = new Listeners<unknown>();
   #local: Semaphore | undefined;
 
   constructor(store: RedisStore, options: RedisSemaphoreOptions) {
@@ -59,6 +62,8 @@ export class RedisSemaphore implements Limiter {
       waiterTtl: o.waiterTtl,
       maxWaiting: o.maxWaiting,
       counters: this.#counters,
+      listeners: this.#listeners,
+      keyed: false,
       local: () => {
         this.#local ??= new Semaphore(this.capacity);
         return this.#local;
@@ -99,6 +104,16 @@ export class RedisSemaphore implements Limiter {
     } finally {
       permit.release();
     }
+  }
+
+  /**
+   * Calls `listener` with core's events for this process's acquires: `queued`, `acquired`
+   * (`waitedMs`), `released` (`heldMs`), and `rejected` (`queue_full`, `queue_timeout`, `aborted`,
+   * `closed`, `unavailable`). Other processes' are not seen; the gauges fleet-wide are in
+   * `stats()`. Returns the function that unsubscribes.
+   */
+  subscribe(listener: LimiterListener): () => void {
+    return this.#listeners.subscribe(listener as LimiterListener<unknown>);
   }
 
   /**

@@ -5,8 +5,10 @@
 
 import {
   ClosedError,
+  type LimiterEvent,
   type Permit,
   QueueFullError,
+  type RejectedReason,
   Semaphore,
   TimeoutError,
   UnavailableError,
@@ -15,6 +17,7 @@ import {
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
 import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
 import { LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
+import type { Listeners } from './listeners.js';
 import {
   acquireCall,
   DENIED,
@@ -46,6 +49,10 @@ export interface RemoteSemaphoreSettings {
   waiterTtl: number;
   maxWaiting: number;
   counters: Counters;
+  /** The limiter's subscribers (shared by every key of a keyed limiter). */
+  listeners: Listeners<unknown>;
+  /** True for a keyed limiter: its events carry the caller's key. */
+  keyed: boolean;
   /** The in-memory limiter of `whenUnavailable: 'local'` (made on first use). */
   local: () => Semaphore;
   /** Nothing of this semaphore is held or waiting in this process any more. */
@@ -89,15 +96,18 @@ export class RemoteSemaphore {
     for (const fail of [...this.#waiting]) fail(new ClosedError(reason, 'Semaphore is closed'));
   }
 
-  acquire(weight: number, options: WaitOptions | undefined): Promise<LeasedPermit> {
+  /** `key`: the caller's key of a keyed limiter, for its events. */
+  acquire(weight: number, options: WaitOptions | undefined, key?: unknown): Promise<LeasedPermit> {
     const s = this.#s;
     const signal = options?.signal;
     const timeout = options?.timeout;
     if (this.#closed || this.#keeper.closed) {
+      this.#rejected('closed', weight, 0, key);
       return Promise.reject(this.#closed ?? new ClosedError(undefined, 'RedisStore is closed'));
     }
     if (signal?.aborted) {
       s.counters.aborted++;
+      this.#rejected('aborted', weight, 0, key);
       return Promise.reject(signal.reason);
     }
     this.#active++;
@@ -124,6 +134,8 @@ export class RemoteSemaphore {
         if (settled) return;
         leave();
         if (counter) s.counters[counter]++;
+        const reason = reasonOf(error, counter);
+        if (reason !== undefined) this.#rejected(reason, weight, now() - started, key);
         // Whatever an acquire already sent is undone by this leave: it runs after it, on the
         // same connection (a grant that arrives late is released, a queue entry removed).
         if (sent) void this.#confirmLeave(id);
@@ -139,7 +151,8 @@ export class RemoteSemaphore {
       const grant = (fence: string, sentAt: number, leaseLeft: number) => {
         leave();
         s.counters.acquired++;
-        resolve(this.#permit(id, weight, fence, sentAt, leaseLeft));
+        this.#emit({ type: 'acquired', weight, waitedMs: now() - started }, key);
+        resolve(this.#permit(id, weight, fence, sentAt, leaseLeft, key));
       };
       const waiter: WaiterHandle = {
         granted: (fence, leaseLeft, serverUs) => {
@@ -204,7 +217,9 @@ export class RemoteSemaphore {
             if (error instanceof UnavailableError && s.store.whenUnavailable !== 'reject') {
               leave();
               void this.#confirmLeave(id);
-              this.#degraded(weight, signal, timeout, started).then(resolve, (e: unknown) => {
+              this.#degraded(weight, signal, timeout, started, key).then(resolve, (e: unknown) => {
+                const reason = reasonOf(e, signal?.aborted ? 'aborted' : undefined);
+                if (reason !== undefined) this.#rejected(reason, weight, now() - started, key);
                 this.#idle();
                 reject(e);
               });
@@ -232,6 +247,7 @@ export class RemoteSemaphore {
             );
           }
           // Queued: sleep until a message, the next lease expiry, or the poll, whichever is first.
+          if (answered === undefined) this.#emit({ type: 'queued', weight }, key);
           answered = now();
           this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
           // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
@@ -244,6 +260,23 @@ export class RemoteSemaphore {
       };
       loop().catch((error: unknown) => fail(error));
     });
+  }
+
+  #emit(event: LimiterEvent<unknown>, key: unknown): void {
+    const listeners = this.#s.listeners;
+    if (!listeners.active) return;
+    if (this.#s.keyed) (event as { key?: unknown }).key = key;
+    listeners.emit(event);
+  }
+
+  #rejected(reason: RejectedReason, weight: number, waitedMs: number, key: unknown): void {
+    if (this.#s.listeners.active) this.#emit({ type: 'rejected', reason, weight, waitedMs }, key);
+  }
+
+  /** Gives back what the process held: the `released` event, then the idle check. */
+  #released(weight: number, since: number, key: unknown): void {
+    this.#emit({ type: 'released', weight, heldMs: now() - since }, key);
+    this.#idle();
   }
 
   #idle(): void {
@@ -280,16 +313,18 @@ export class RemoteSemaphore {
     signal: AbortSignal | undefined,
     timeout: number | undefined,
     started: number,
+    key: unknown,
   ): Promise<LeasedPermit> {
     const s = this.#s;
-    if (s.store.whenUnavailable === 'allow') {
-      s.counters.acquired++;
-      return new DegradedPermit(weight, undefined, () => this.#idle());
+    let local: Permit | undefined;
+    if (s.store.whenUnavailable !== 'allow') {
+      const left = timeout === undefined ? undefined : Math.max(0, timeout - (now() - started));
+      local = await s.local().acquire({ weight, signal, timeout: left });
     }
-    const left = timeout === undefined ? undefined : Math.max(0, timeout - (now() - started));
-    const local = await s.local().acquire({ weight, signal, timeout: left });
     s.counters.acquired++;
-    return new DegradedPermit(weight, local, () => this.#idle());
+    const granted = now();
+    this.#emit({ type: 'acquired', weight, waitedMs: granted - started }, key);
+    return new DegradedPermit(weight, local, () => this.#released(weight, granted, key));
   }
 
   #permit(
@@ -298,8 +333,10 @@ export class RemoteSemaphore {
     fence: string,
     sentAt: number,
     leaseLeft: number,
+    key: unknown,
   ): LeasedPermit {
     const s = this.#s;
+    const granted = now();
     const controller = new AbortController();
     let released = false;
     let confirmation: Promise<void> = Promise.resolve();
@@ -326,7 +363,7 @@ export class RemoteSemaphore {
       released = true;
       clearTimeout(deadline);
       this.#keeper.removeHolder(s.at, id);
-      this.#idle();
+      this.#released(weight, granted, key);
       confirmation = this.#confirmLeave(id);
     };
     arm(sentAt, leaseLeft);
@@ -363,6 +400,19 @@ export class RemoteSemaphore {
       },
     };
   }
+}
+
+/**
+ * The rejection reason of the events for what an acquire failed with; undefined for what is not a
+ * rejection (a capacity that does not match the other processes' is a configuration error).
+ */
+function reasonOf(error: unknown, counter: keyof Counters | undefined): RejectedReason | undefined {
+  if (counter === 'aborted') return 'aborted';
+  if (counter === 'timedOut' || error instanceof TimeoutError) return 'queue_timeout';
+  if (counter === 'rejected') return 'queue_full';
+  if (error instanceof ClosedError) return 'closed';
+  if (error instanceof UnavailableError) return 'unavailable';
+  return undefined;
 }
 
 /** Granted without Redis ('allow': nothing held anywhere; 'local': an in-memory permit). */

@@ -233,6 +233,36 @@ describe('instrument(other limiters)', () => {
     expect(only(data.get(METRICS.limit), { [ATTRIBUTES.name]: 'adaptive' })).toBe(7);
     expect(points(data.get(METRICS.capacity))).toEqual([]);
   });
+
+  it('a limiter whose stats() is a promise (a Redis one) is read at collection; a failed read observes nothing', async () => {
+    const { meter, collect } = await setup();
+    let up = true;
+    const remote = {
+      subscribe: () => () => {},
+      stats: () =>
+        up
+          ? Promise.resolve({ inUse: 3, waiting: 2, capacity: 5 })
+          : Promise.reject(new Error('Redis is unavailable')),
+    };
+    instrument(remote, { name: 'fleet', meter });
+    const attrs = { [ATTRIBUTES.name]: 'fleet' };
+    let data = await collect();
+    expect(only(data.get(METRICS.inUse), attrs)).toBe(3);
+    expect(only(data.get(METRICS.waiting), attrs)).toBe(2);
+    expect(only(data.get(METRICS.capacity), attrs)).toBe(5);
+    up = false;
+    const unhandled = vi.fn();
+    process.on('unhandledRejection', unhandled);
+    try {
+      // No error reported (collect() checks) and no new point: the SDK keeps the last one.
+      data = await collect();
+      expect(only(data.get(METRICS.inUse), attrs)).toBe(3);
+      await Promise.resolve();
+      expect(unhandled).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', unhandled);
+    }
+  });
 });
 
 describe('bad arguments', () => {

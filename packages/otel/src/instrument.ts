@@ -69,13 +69,19 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-// The gauges' source: `stats()` when it returns an object, else the limiter's own getters
-// (TokenBucket has `waiting` and `capacity` but no stats()).
-function readGauges(limiter: InstrumentableLimiter): Partial<Record<GaugeField, unknown>> {
-  const stats = typeof limiter.stats === 'function' ? limiter.stats() : undefined;
-  return typeof stats === 'object' && stats !== null
-    ? (stats as Partial<Record<GaugeField, unknown>>)
-    : (limiter as Partial<Record<GaugeField, unknown>>);
+type Gauges = Partial<Record<GaugeField, unknown>>;
+
+// The gauges' source: `stats()` when it returns an object (or a promise of one: a Redis
+// limiter's stats are read from Redis), else the limiter's own getters (TokenBucket has
+// `waiting` and `capacity` but no stats()). A keyed limiter's `stats(key)` is not called: it
+// needs a key.
+function readGauges(limiter: InstrumentableLimiter): Gauges | PromiseLike<Gauges | undefined> {
+  const stats =
+    typeof limiter.stats === 'function' && limiter.stats.length === 0 ? limiter.stats() : undefined;
+  if (typeof (stats as PromiseLike<unknown> | undefined)?.then === 'function') {
+    return stats as PromiseLike<Gauges | undefined>;
+  }
+  return typeof stats === 'object' && stats !== null ? (stats as Gauges) : (limiter as Gauges);
 }
 
 /**
@@ -154,11 +160,16 @@ export function instrument(limiter: InstrumentableLimiter, options: InstrumentOp
   );
   const observables: Observable[] = gauges.map(([, gauge]) => gauge);
   const observe: BatchObservableCallback = (result) => {
+    const record = (values: Gauges | undefined) => {
+      for (const [field, gauge] of gauges) {
+        const value = values?.[field];
+        if (typeof value === 'number' && Number.isFinite(value)) result.observe(gauge, value, base);
+      }
+    };
     const values = readGauges(limiter);
-    for (const [field, gauge] of gauges) {
-      const value = values[field];
-      if (typeof value === 'number' && Number.isFinite(value)) result.observe(gauge, value, base);
-    }
+    if (!('then' in values && typeof values.then === 'function')) return record(values as Gauges);
+    // Observed when the read answers; a read that fails (Redis down) observes nothing.
+    return Promise.resolve(values).then(record, () => {});
   };
   meter.addBatchObservableCallback(observe, observables);
 

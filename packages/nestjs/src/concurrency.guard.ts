@@ -54,7 +54,7 @@ export class ConcurrencyGuard implements CanActivate {
     // The close listener is in place before anything can wait.
     const admission = new RequestAdmission(rawResponse(res));
     if (skip === false && !admission.gone) {
-      const headers = tryAdmitNow(policies, admission.held);
+      const headers = tryAdmitNow(policies, admission);
       if (headers !== false) {
         // Uncontended: every permit taken at once, nothing awaited.
         this.#admitted(req, res, admission, headers, 0);
@@ -118,7 +118,7 @@ export class ConcurrencyGuard implements CanActivate {
         req,
         policies,
         admission.signal,
-        admission.held,
+        admission.holding(),
         headers,
         this.#hooks,
       );

@@ -113,7 +113,11 @@ export function settleAll(held: Permit[], outcome: () => RequestOutcome): void {
  * the handler reading `req.sluice.signal`), so the uncontended path allocates none.
  */
 export class RequestAdmission {
-  readonly held: Permit[] = [];
+  /**
+   * The permits taken, made with the first one: `[permit]` is an array of one, where pushing
+   * into an empty `[]` would allocate room for sixteen on every request.
+   */
+  held: Permit[] | undefined;
   readonly #raw: RawResponse;
   #controller: AbortController | undefined;
   #gone = false;
@@ -139,6 +143,12 @@ export class RequestAdmission {
     return this.#gone;
   }
 
+  /** The array to take permits into (`acquirePermits`' `held`). */
+  holding(): Permit[] {
+    if (this.held === undefined) this.held = [];
+    return this.held;
+  }
+
   /** Marks the request admitted and gives the handler its `req.sluice`. */
   admit(req: SluiceRequest, waitedMs: number): void {
     this.#admitted = true;
@@ -152,6 +162,7 @@ export class RequestAdmission {
       this.#controller?.abort(goneReason());
     }
     const held = this.held;
+    if (held === undefined) return;
     if (!this.#admitted) {
       // The request never ran: nothing to learn from it.
       for (let i = 0; i < held.length; i++) (held[i] as Permit).release();
@@ -171,23 +182,26 @@ export class RequestAdmission {
 
 /**
  * Takes a permit of every policy at once, without awaiting, if all are plain and free. Then all
- * are in `held`, and it returns the RateLimit headers of the limits that send them (`undefined`
+ * are in `admission.held`, and it returns the RateLimit headers of the limits that send them (`undefined`
  * when none does: no record is made). `false`: nothing is held (what was taken went back) and
  * the caller waits.
  */
 export function tryAdmitNow(
   policies: readonly ResolvedConcurrency[],
-  held: Permit[],
+  admission: RequestAdmission,
 ): Record<string, string> | undefined | false {
   let headers: Record<string, string> | undefined;
   for (let i = 0; i < policies.length; i++) {
     const policy = policies[i] as ResolvedConcurrency;
     const permit = policy.plain ? policy.tryAcquire(undefined, 1) : undefined;
     if (permit === undefined) {
-      for (const p of held.splice(0)) p.release();
+      const held = admission.held;
+      if (held !== undefined) for (const p of held.splice(0)) p.release();
       return false;
     }
-    held.push(holding(permit, policy));
+    // In `admission.held` at once, so that the close listener gives it back whatever follows.
+    if (admission.held === undefined) admission.held = [holding(permit, policy)];
+    else admission.held.push(holding(permit, policy));
     if (policy.headers) {
       const values = policy.headerValues(undefined);
       if (values !== undefined) headers = mergeHeaders(headers ?? {}, values);

@@ -7,8 +7,10 @@
 //   node --expose-gc src/inject/nestjs-guard-loop.js            (from apps/bench)
 //   node --expose-gc --cpu-prof src/inject/nestjs-guard-loop.js
 //
-// Env: N (requests per sample, default 200000), ROUNDS (default 10), NEST_DIST (another
-// build of @sluice/nestjs to load, e.g. an older dist, for an A/B).
+// Env: N (requests per sample, default 200000), ROUNDS (default 10), PLATFORM (`fastify`, the
+// default: the response is a reply whose `.raw` is the Node response; `express`: the Node
+// response itself), NEST_DIST (another build of @sluice/nestjs to load, e.g. an older dist,
+// for an A/B).
 import 'reflect-metadata';
 import { EventEmitter } from 'node:events';
 import { Reflector } from '@nestjs/core';
@@ -69,7 +71,8 @@ class Context {
 /** @param {{ canActivate(context: any): unknown }} g */
 function once(g) {
   const raw = new RawResponse();
-  if (g.canActivate(new Context([new Request(), new Reply(raw), undefined])) !== true) {
+  const res = express ? raw : new Reply(raw);
+  if (g.canActivate(new Context([new Request(), res, undefined])) !== true) {
     throw new Error('expected an uncontended guard to answer true at once');
   }
   raw.writableFinished = true;
@@ -77,6 +80,7 @@ function once(g) {
   raw.emit('close');
 }
 
+const express = process.env.PLATFORM === 'express';
 const n = Number(process.env.N ?? 200_000);
 const gc = /** @type {{ gc?: () => void }} */ (globalThis).gc ?? (() => {});
 /** @param {{ canActivate(context: any): unknown }} g */
@@ -109,7 +113,7 @@ for (let round = 0; round < Number(process.env.ROUNDS ?? 10); round++) {
 added.sort((x, y) => x - y);
 const at = (/** @type {number} */ q) => (added[Math.floor(q * (added.length - 1))] ?? 0).toFixed(0);
 console.log(
-  `ConcurrencyGuard over a no-op guard: +${at(0.5)} ns per request (IQR ${at(0.25)}…${at(0.75)}, ${added.length} rounds of ${n})`,
+  `ConcurrencyGuard (${express ? 'express' : 'fastify'}) over a no-op guard: +${at(0.5)} ns per request (IQR ${at(0.25)}…${at(0.75)}, ${added.length} rounds of ${n})`,
 );
 const available = limiters.concurrencyPolicy('default').limiter;
 if ('available' in available && available.available !== 10_000) {

@@ -111,9 +111,12 @@ for (let round = 0; round < Number(process.env.ROUNDS ?? 10); round++) {
   added.push(with_ - base);
 }
 added.sort((x, y) => x - y);
-const at = (/** @type {number} */ q) => (added[Math.floor(q * (added.length - 1))] ?? 0).toFixed(0);
+const at = (/** @type {number} */ q) => {
+  const ns = Math.round(added[Math.floor(q * (added.length - 1))] ?? 0);
+  return ns < 0 ? `−${-ns}` : `+${ns}`;
+};
 console.log(
-  `ConcurrencyGuard (${express ? 'express' : 'fastify'}) over a no-op guard: +${at(0.5)} ns per request (IQR ${at(0.25)}…${at(0.75)}, ${added.length} rounds of ${n})`,
+  `ConcurrencyGuard (${express ? 'express' : 'fastify'}) over a no-op guard: ${at(0.5)} ns per request (IQR ${at(0.25)}…${at(0.75)}, ${added.length} rounds of ${n})`,
 );
 const available = limiters.concurrencyPolicy('default').limiter;
 if ('available' in available && available.available !== 10_000) {

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { Rejection } from '@sluice/core/http';
 import {
+  type AdmissionHooks,
   acquirePermits,
   ClientGoneError,
   RequestAdmission,
@@ -47,16 +48,18 @@ export class ConcurrencyGuard implements CanActivate {
     const req = httpRequest(context);
     const policies = this.getPolicies(context);
     if (policies.length === 0 || seenByConcurrency(req)) return true;
+    const skip = this.shouldSkip(context);
+    if (skip === true) return true;
     const res = httpResponse(context);
     // The close listener is in place before anything can wait.
     const admission = new RequestAdmission(rawResponse(res));
-    const skip = this.shouldSkip(context);
-    if (skip === true) return true;
-    const headers: Record<string, string> = {};
-    if (skip === false && !admission.gone && tryAdmitNow(policies, admission.held, headers)) {
-      // Uncontended: every permit taken at once, nothing awaited.
-      this.#admitted(req, res, admission, headers, 0);
-      return true;
+    if (skip === false && !admission.gone) {
+      const headers = tryAdmitNow(policies, admission);
+      if (headers !== false) {
+        // Uncontended: every permit taken at once, nothing awaited.
+        this.#admitted(req, res, admission, headers, 0);
+        return true;
+      }
     }
     return this.#admit(context, req, res, policies, admission, skip);
   }
@@ -91,6 +94,12 @@ export class ConcurrencyGuard implements CanActivate {
     return answerRejection(context, rejection, policy.options.onRejected);
   }
 
+  // The hooks `acquirePermits` calls, made once per guard rather than per waiting request.
+  readonly #hooks: AdmissionHooks = {
+    getKey: (context, policy) => this.getKey(context, policy),
+    reject: (context, rejection, policy) => this.onRejected(context, rejection, policy),
+  };
+
   async #admit(
     context: ExecutionContext,
     req: SluiceRequest,
@@ -99,14 +108,20 @@ export class ConcurrencyGuard implements CanActivate {
     admission: RequestAdmission,
     skip: boolean | Promise<boolean>,
   ): Promise<boolean> {
-    if (await skip) return true;
+    // A plain `false` (the default) needs no trip through the microtask queue.
+    if (skip !== false && (await skip)) return true;
     const headers: Record<string, string> = {};
     let waitedMs: number;
     try {
-      waitedMs = await acquirePermits(req, policies, admission.signal, admission.held, headers, {
-        getKey: (policy) => this.getKey(context, policy),
-        reject: (rejection, policy) => this.onRejected(context, rejection, policy),
-      });
+      waitedMs = await acquirePermits(
+        context,
+        req,
+        policies,
+        admission.signal,
+        admission.holding(),
+        headers,
+        this.#hooks,
+      );
     } catch (error) {
       if (error instanceof ClientGoneError) throw new ClientClosedRequestException();
       throw error;
@@ -119,11 +134,13 @@ export class ConcurrencyGuard implements CanActivate {
     req: SluiceRequest,
     res: unknown,
     admission: RequestAdmission,
-    headers: Record<string, string>,
+    headers: Record<string, string> | undefined,
     waitedMs: number,
   ): void {
     admission.admit(req, waitedMs);
-    if (hasAny(headers) && !rawResponse(res).headersSent) setHeaders(res, headers);
+    if (headers !== undefined && hasAny(headers) && !rawResponse(res).headersSent) {
+      setHeaders(res, headers);
+    }
   }
 }
 

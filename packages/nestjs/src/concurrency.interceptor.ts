@@ -10,6 +10,7 @@ import type { Permit } from '@sluice/core';
 import type { Rejection } from '@sluice/core/http';
 import { defer, finalize, from, mergeMap, type Observable, tap } from 'rxjs';
 import {
+  type AdmissionHooks,
   acquirePermits,
   ClassifiedPermit,
   ClientGoneError,
@@ -76,10 +77,15 @@ export class ConcurrencyInterceptor implements NestInterceptor {
       const headers: Record<string, string> = {};
       let waitedMs: number;
       try {
-        waitedMs = await acquirePermits(req, policies, controller.signal, held, headers, {
-          getKey: (policy) => this.getKey(context, policy),
-          reject: (rejection, policy) => this.onRejected(context, rejection, policy),
-        });
+        waitedMs = await acquirePermits(
+          context,
+          req,
+          policies,
+          controller.signal,
+          held,
+          headers,
+          this.#hooks,
+        );
       } catch (error) {
         releaseAll();
         if (error instanceof ClientGoneError) throw new ClientClosedRequestException();
@@ -115,6 +121,12 @@ export class ConcurrencyInterceptor implements NestInterceptor {
       finalize(() => settleAll(held, outcome)),
     );
   }
+
+  // The hooks `acquirePermits` calls, made once per interceptor rather than per call.
+  readonly #hooks: AdmissionHooks = {
+    getKey: (context, policy) => this.getKey(context, policy),
+    reject: (context, rejection, policy) => this.onRejected(context, rejection, policy),
+  };
 
   /** The limiters that apply to this handler, in the order they are taken. */
   protected getPolicies(context: ExecutionContext): ResolvedConcurrency[] {

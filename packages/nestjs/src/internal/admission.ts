@@ -1,5 +1,6 @@
 // Taking the permits of a request, shared by ConcurrencyGuard and ConcurrencyInterceptor.
 
+import type { ExecutionContext } from '@nestjs/common';
 import type { AdaptivePermit, Permit } from '@sluice/core';
 import {
   type ClassifyOutcome,
@@ -16,11 +17,14 @@ import { SluiceRejectedException } from '../sluice-rejected.exception.js';
 import { isClosed, mergeHeaders, type RawResponse } from './http.js';
 import type { ResolvedConcurrency } from './policies.js';
 
-/** What the admission needs from the guard or interceptor: its overridable hooks. */
+/**
+ * What the admission needs from the guard or interceptor: its overridable hooks. Made once per
+ * guard or interceptor, the context passed along, so that a request that waits allocates none.
+ */
 export interface AdmissionHooks {
-  getKey(policy: ResolvedConcurrency): unknown;
+  getKey(context: ExecutionContext, policy: ResolvedConcurrency): unknown;
   /** Should throw; if it returns, the request is stopped with SluiceRejectedException anyway. */
-  reject(rejection: Rejection, policy: ResolvedConcurrency): unknown;
+  reject(context: ExecutionContext, rejection: Rejection, policy: ResolvedConcurrency): unknown;
 }
 
 /** Raised when the client went away while the request waited: nothing is to be written. */
@@ -109,7 +113,11 @@ export function settleAll(held: Permit[], outcome: () => RequestOutcome): void {
  * the handler reading `req.sluice.signal`), so the uncontended path allocates none.
  */
 export class RequestAdmission {
-  readonly held: Permit[] = [];
+  /**
+   * The permits taken, made with the first one: `[permit]` is an array of one, where pushing
+   * into an empty `[]` would allocate room for sixteen on every request.
+   */
+  held: Permit[] | undefined;
   readonly #raw: RawResponse;
   #controller: AbortController | undefined;
   #gone = false;
@@ -135,6 +143,12 @@ export class RequestAdmission {
     return this.#gone;
   }
 
+  /** The array to take permits into (`acquirePermits`' `held`). */
+  holding(): Permit[] {
+    if (this.held === undefined) this.held = [];
+    return this.held;
+  }
+
   /** Marks the request admitted and gives the handler its `req.sluice`. */
   admit(req: SluiceRequest, waitedMs: number): void {
     this.#admitted = true;
@@ -148,6 +162,7 @@ export class RequestAdmission {
       this.#controller?.abort(goneReason());
     }
     const held = this.held;
+    if (held === undefined) return;
     if (!this.#admitted) {
       // The request never ran: nothing to learn from it.
       for (let i = 0; i < held.length; i++) (held[i] as Permit).release();
@@ -166,24 +181,33 @@ export class RequestAdmission {
 }
 
 /**
- * Takes a permit of every policy at once, without awaiting, if all are plain and free. True:
- * all are in `held`. False: nothing is held (what was taken went back) and the caller waits.
+ * Takes a permit of every policy at once, without awaiting, if all are plain and free. Then all
+ * are in `admission.held`, and it returns the RateLimit headers of the limits that send them (`undefined`
+ * when none does: no record is made). `false`: nothing is held (what was taken went back) and
+ * the caller waits.
  */
 export function tryAdmitNow(
   policies: readonly ResolvedConcurrency[],
-  held: Permit[],
-  headers: Record<string, string>,
-): boolean {
-  for (const policy of policies) {
+  admission: RequestAdmission,
+): Record<string, string> | undefined | false {
+  let headers: Record<string, string> | undefined;
+  for (let i = 0; i < policies.length; i++) {
+    const policy = policies[i] as ResolvedConcurrency;
     const permit = policy.plain ? policy.tryAcquire(undefined, 1) : undefined;
     if (permit === undefined) {
-      for (const p of held.splice(0)) p.release();
+      const held = admission.held;
+      if (held !== undefined) for (const p of held.splice(0)) p.release();
       return false;
     }
-    held.push(holding(permit, policy));
-    if (policy.headers) mergeHeaders(headers, policy.headerValues(undefined));
+    // In `admission.held` at once, so that the close listener gives it back whatever follows.
+    if (admission.held === undefined) admission.held = [holding(permit, policy)];
+    else admission.held.push(holding(permit, policy));
+    if (policy.headers) {
+      const values = policy.headerValues(undefined);
+      if (values !== undefined) headers = mergeHeaders(headers ?? {}, values);
+    }
   }
-  return true;
+  return headers;
 }
 
 /**
@@ -194,6 +218,7 @@ export function tryAdmitNow(
  * aborts it releases and throws ClientGoneError.
  */
 export async function acquirePermits(
+  context: ExecutionContext,
   req: SluiceRequest,
   policies: readonly ResolvedConcurrency[],
   signal: AbortSignal,
@@ -205,7 +230,7 @@ export async function acquirePermits(
   for (const policy of policies) {
     const { skip, weight } = policy.options;
     if (skip !== undefined && (await skip(req))) continue;
-    const key = policy.keyed ? await hooks.getKey(policy) : undefined;
+    const key = policy.keyed ? await hooks.getKey(context, policy) : undefined;
     const w = weight === undefined ? 1 : await weight(req);
     if (signal.aborted) throw new ClientGoneError();
     let permit: Permit;
@@ -222,7 +247,7 @@ export async function acquirePermits(
         retryAfterMs: policy.retryAfter * 1000,
         ...(policy.headers ? { headers: policy.headerValues(key) } : {}),
       });
-      await hooks.reject(refused, policy);
+      await hooks.reject(context, refused, policy);
       // A hook that returned instead of throwing must still not let the request in.
       throw new SluiceRejectedException(refused);
     }

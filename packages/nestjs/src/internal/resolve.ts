@@ -16,10 +16,23 @@ import type { ResolvedConcurrency, ResolvedRateLimit } from './policies.js';
 
 export class PolicyCache<P> {
   readonly #byHandler = new WeakMap<Function, WeakMap<Function, P[]>>();
+  // The last answer, checked first: a burst of requests to one route skips both WeakMap lookups.
+  #lastHandler: Function | undefined;
+  #lastController: Function | undefined;
+  #last: P[] = [];
 
   get(context: ExecutionContext, build: () => P[]): P[] {
     const handler = context.getHandler();
     const controller = context.getClass();
+    if (handler === this.#lastHandler && controller === this.#lastController) return this.#last;
+    const policies = this.#lookUp(handler, controller, build);
+    this.#lastHandler = handler;
+    this.#lastController = controller;
+    this.#last = policies;
+    return policies;
+  }
+
+  #lookUp(handler: Function, controller: Function, build: () => P[]): P[] {
     let byClass = this.#byHandler.get(handler);
     let policies = byClass?.get(controller);
     if (policies !== undefined) return policies;

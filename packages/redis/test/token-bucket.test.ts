@@ -117,7 +117,7 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     expect(await commandCalls(redis.admin, 'evalsha')).toBe(50);
   });
 
-  it('decides concurrent calls in one script per tick, exactly as if they had been sent one by one', async () => {
+  it('decides concurrent calls in a few scripts, exactly as if they had been sent one by one', async () => {
     const bucket = new RedisKeyedTokenBucket(store, {
       name: uniqueName(),
       capacity: 5,
@@ -139,8 +139,9 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     for (const [i, result] of results.entries()) {
       if (keys[i] !== 'a') expect(result).toEqual({ ok: true, remaining: 3 });
     }
-    // At most 128 decisions per script: three scripts for 300 calls.
-    expect(await commandCalls(redis.admin, 'evalsha')).toBe(3);
+    // The first call is sent at once; the 299 asked for while it is in flight go at the end of
+    // the tick, at most 128 per script: four scripts for 300 calls.
+    expect(await commandCalls(redis.admin, 'evalsha')).toBe(4);
     // A batch mixes take() with tryTake(): the waiter is served in its place in the order.
     const order: string[] = [];
     const name = uniqueName();

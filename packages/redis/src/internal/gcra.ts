@@ -76,15 +76,19 @@ interface Pending {
 }
 
 /**
- * The decisions of one limiter. A decision is one round trip; the ones asked for in the same
- * tick share it (like a client's auto-pipelining), so a lone caller pays nothing for batching
- * and a hundred concurrent callers cost Redis one script instead of a hundred.
+ * The decisions of one limiter. A decision is one round trip. With nothing of this limiter in
+ * flight it is sent at once; otherwise it waits for the end of the tick and goes with the others
+ * asked for meanwhile (like a client's auto-pipelining). So a lone caller pays nothing for
+ * batching, and a hundred concurrent callers cost Redis a script or two instead of a hundred.
+ * Decisions are sent, and so decided, in the order they were asked for.
  */
 export class Gcra {
   readonly #store: RedisStore;
   readonly #interval: string;
   readonly #capacity: string;
   #queue: Pending[] = [];
+  /** Script calls sent and not settled. */
+  #inFlight = 0;
 
   constructor(store: RedisStore, capacity: number, refillPerSecond: number) {
     this.#store = store;
@@ -96,10 +100,14 @@ export class Gcra {
   decide(key: string, tokens: number, maxWaitMs: number | undefined): Promise<GcraReply> {
     const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
     return new Promise((resolve, reject) => {
-      // process.nextTick runs once the current tick's promise jobs are done: by then every
-      // caller woken by the same reply has asked.
-      if (this.#queue.length === 0) process.nextTick(this.#flush);
-      this.#queue.push({ key, tokens: String(tokens), maxWait, resolve, reject });
+      const pending = { key, tokens: String(tokens), maxWait, resolve, reject };
+      if (this.#queue.length === 0) {
+        if (this.#inFlight === 0) return this.#send([pending]);
+        // process.nextTick runs once the current tick's promise jobs are done: by then every
+        // caller woken by the same reply has asked.
+        process.nextTick(this.#flush);
+      }
+      this.#queue.push(pending);
     });
   }
 
@@ -118,8 +126,10 @@ export class Gcra {
       keys.push(pending.key);
       args.push(pending.tokens, pending.maxWait);
     }
+    this.#inFlight++;
     runScript(this.#store, script, keys, args).then(
       (reply) => {
+        this.#inFlight--;
         const now = reply[1]!;
         for (let i = 0; i < batch.length; i++) {
           const at = 2 + 3 * i;
@@ -127,6 +137,7 @@ export class Gcra {
         }
       },
       (error: unknown) => {
+        this.#inFlight--;
         for (const pending of batch) pending.reject(error);
       },
     );

@@ -48,7 +48,7 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
   readonly #counters: Counters = { acquired: 0, timedOut: 0, aborted: 0, rejected: 0 };
   readonly #keys = new Map<string, RemoteSemaphore>();
   readonly #locals = new Map<string, Semaphore>();
-  readonly #listeners = new Listeners<unknown>();
+  readonly #listeners = new Listeners(true);
   #closed: { reason: unknown } | undefined;
 
   constructor(store: RedisStore, options: RedisKeyedSemaphoreOptions<K>) {
@@ -150,7 +150,6 @@ export class RedisKeyedSemaphore<K = string> implements KeyedLimiter<K> {
         maxWaiting: this.#maxWaiting,
         counters: this.#counters,
         listeners: this.#listeners,
-        keyed: true,
         local: () => {
           let local = this.#locals.get(part);
           if (local === undefined) {

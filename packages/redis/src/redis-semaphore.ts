@@ -45,7 +45,7 @@ export class RedisSemaphore implements Limiter {
   readonly #at: SemaphoreKeys;
   readonly #counters: Counters = { acquired: 0, timedOut: 0, aborted: 0, rejected: 0 };
   readonly #remote: RemoteSemaphore;
-  readonly #listeners = new Listeners<unknown>();
+  readonly #listeners = new Listeners(false);
   #local: Semaphore | undefined;
 
   constructor(store: RedisStore, options: RedisSemaphoreOptions) {
@@ -63,7 +63,6 @@ export class RedisSemaphore implements Limiter {
       maxWaiting: o.maxWaiting,
       counters: this.#counters,
       listeners: this.#listeners,
-      keyed: false,
       local: () => {
         this.#local ??= new Semaphore(this.capacity);
         return this.#local;

@@ -3,29 +3,43 @@
 // more), and a listener that throws is reported (reportError, or the console) without breaking
 // the limiter or the other listeners. The events are what this process saw: its own decisions.
 
-import type { LimiterEvent, LimiterListener } from '@sluice/core';
+import {
+  ClosedError,
+  type LimiterEvent,
+  type LimiterListener,
+  QueueFullError,
+  type RejectedReason,
+  TimeoutError,
+  UnavailableError,
+} from '@sluice/core';
 import { describe } from './validate.js';
 
-interface Subscription<K> {
-  listener: LimiterListener<K> | null;
+interface Subscription {
+  listener: LimiterListener<unknown> | null;
 }
 
-export class Listeners<K = never> {
+export class Listeners {
+  /** True for a keyed limiter: its events carry the caller's key. */
+  readonly #keyed: boolean;
   // Replaced, never mutated, so a dispatch walks the array it started with.
-  #subscriptions: readonly Subscription<K>[] = [];
+  #subscriptions: readonly Subscription[] = [];
+
+  constructor(keyed: boolean) {
+    this.#keyed = keyed;
+  }
 
   /** False while nobody listens: callers skip making the event (and reading the clock). */
   get active(): boolean {
     return this.#subscriptions.length !== 0;
   }
 
-  subscribe(listener: LimiterListener<K>): () => void {
+  subscribe(listener: LimiterListener<unknown>): () => void {
     if (typeof listener !== 'function') {
       throw new TypeError(
         `Expected \`listener\` to be a function, got ${describe(listener)} (${typeof listener})`,
       );
     }
-    const subscription: Subscription<K> = { listener };
+    const subscription: Subscription = { listener };
     this.#subscriptions = [...this.#subscriptions, subscription];
     return () => {
       if (subscription.listener === null) return;
@@ -34,7 +48,10 @@ export class Listeners<K = never> {
     };
   }
 
-  emit(event: LimiterEvent<K>): void {
+  /** Tells every listener `event` (with `key` for a keyed limiter); nothing while none listens. */
+  emit(event: LimiterEvent<unknown>, key: unknown): void {
+    if (this.#subscriptions.length === 0) return;
+    if (this.#keyed) (event as { key?: unknown }).key = key;
     for (const subscription of this.#subscriptions) {
       const listener = subscription.listener;
       if (listener === null) continue;
@@ -47,4 +64,21 @@ export class Listeners<K = never> {
       }
     }
   }
+
+  rejected(reason: RejectedReason, weight: number, waitedMs: number, key: unknown): void {
+    if (this.active) this.emit({ type: 'rejected', reason, weight, waitedMs }, key);
+  }
+}
+
+/**
+ * The rejection reason of the events for what a call failed with (`aborted`: it failed because
+ * its signal aborted); undefined for what is not a rejection, e.g. a configuration error.
+ */
+export function rejectionReason(error: unknown, aborted: boolean): RejectedReason | undefined {
+  if (aborted) return 'aborted';
+  if (error instanceof TimeoutError) return 'queue_timeout';
+  if (error instanceof QueueFullError) return 'queue_full';
+  if (error instanceof ClosedError) return 'closed';
+  if (error instanceof UnavailableError) return 'unavailable';
+  return undefined;
 }

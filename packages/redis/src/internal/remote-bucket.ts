@@ -1,18 +1,10 @@
 // The part RedisTokenBucket and RedisKeyedTokenBucket share: one decision per call, the failure
 // policy, the sleep of a reservation, and the events this process's decisions make.
 
-import {
-  ClosedError,
-  type LimiterEvent,
-  type RejectedReason,
-  TimeoutError,
-  type TryTakeResult,
-  UnavailableError,
-  type WaitOptions,
-} from '@sluice/core';
+import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
 import { DENIED, Gcra, type GcraReply, GRANTED, REMAINING, RESERVED, WAIT_US } from './gcra.js';
-import { Listeners } from './listeners.js';
+import { Listeners, rejectionReason } from './listeners.js';
 import {
   assertKeyPart,
   assertObject,
@@ -41,8 +33,7 @@ export class RemoteBucket {
   readonly refillPerSecond: number;
   readonly #gcra: Gcra;
   /** The limiter's subscribers; events of keyed limiters carry the caller's key. */
-  readonly listeners = new Listeners<unknown>();
-  readonly #keyed: boolean;
+  readonly listeners: Listeners;
 
   constructor(store: unknown, options: RemoteBucketOptions, className: string, keyed: boolean) {
     if (!(store instanceof Object) || typeof (store as RedisStore).key !== 'function') {
@@ -60,7 +51,7 @@ export class RemoteBucket {
     this.capacity = capacity;
     this.refillPerSecond = refillPerSecond;
     this.#gcra = new Gcra(this.store, capacity, refillPerSecond);
-    this.#keyed = keyed;
+    this.listeners = new Listeners(keyed);
   }
 
   /** Throws what a call with these arguments must report. */
@@ -106,12 +97,14 @@ export class RemoteBucket {
     if (!this.listeners.active) return decided;
     return decided.then(
       (result) => {
-        if (result.ok) this.#emit({ type: 'acquired', weight: tokens, waitedMs: 0 }, eventKey);
-        else this.#rejected('rate_limited', tokens, 0, eventKey);
+        if (result.ok) {
+          this.listeners.emit({ type: 'acquired', weight: tokens, waitedMs: 0 }, eventKey);
+        } else this.listeners.rejected('rate_limited', tokens, 0, eventKey);
         return result;
       },
       (error: unknown) => {
-        this.#rejected(reasonOf(error, undefined), tokens, 0, eventKey);
+        const reason = rejectionReason(error, false) ?? 'unavailable';
+        this.listeners.rejected(reason, tokens, 0, eventKey);
         throw error;
       },
     );
@@ -128,11 +121,14 @@ export class RemoteBucket {
     const started = performance.now();
     const waited = () => performance.now() - started;
     return this.#take(key, tokens, options, local, () =>
-      this.#emit({ type: 'queued', weight: tokens }, eventKey),
+      this.listeners.emit({ type: 'queued', weight: tokens }, eventKey),
     ).then(
-      () => this.#emit({ type: 'acquired', weight: tokens, waitedMs: waited() }, eventKey),
+      () => this.listeners.emit({ type: 'acquired', weight: tokens, waitedMs: waited() }, eventKey),
       (error: unknown) => {
-        this.#rejected(reasonOf(error, options?.signal), tokens, waited(), eventKey);
+        const signal = options?.signal;
+        const aborted = signal?.aborted === true && error === signal.reason;
+        const reason = rejectionReason(error, aborted) ?? 'unavailable';
+        this.listeners.rejected(reason, tokens, waited(), eventKey);
         throw error;
       },
     );
@@ -176,23 +172,6 @@ export class RemoteBucket {
       await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
     }
   }
-
-  #emit(event: LimiterEvent<unknown>, eventKey: unknown): void {
-    if (this.#keyed) (event as { key?: unknown }).key = eventKey;
-    this.listeners.emit(event);
-  }
-
-  #rejected(reason: RejectedReason, weight: number, waitedMs: number, eventKey: unknown): void {
-    this.#emit({ type: 'rejected', reason, weight, waitedMs }, eventKey);
-  }
-}
-
-/** The rejection reason of the events for what a call rejected with. */
-function reasonOf(error: unknown, signal: AbortSignal | undefined): RejectedReason {
-  if (signal?.aborted && error === signal.reason) return 'aborted';
-  if (error instanceof TimeoutError) return 'queue_timeout';
-  if (error instanceof ClosedError) return 'closed';
-  return 'unavailable';
 }
 
 /**

@@ -5,10 +5,8 @@
 
 import {
   ClosedError,
-  type LimiterEvent,
   type Permit,
   QueueFullError,
-  type RejectedReason,
   Semaphore,
   TimeoutError,
   UnavailableError,
@@ -17,7 +15,7 @@ import {
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
 import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
 import { LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
-import type { Listeners } from './listeners.js';
+import { type Listeners, rejectionReason } from './listeners.js';
 import {
   acquireCall,
   DENIED,
@@ -50,9 +48,7 @@ export interface RemoteSemaphoreSettings {
   maxWaiting: number;
   counters: Counters;
   /** The limiter's subscribers (shared by every key of a keyed limiter). */
-  listeners: Listeners<unknown>;
-  /** True for a keyed limiter: its events carry the caller's key. */
-  keyed: boolean;
+  listeners: Listeners;
   /** The in-memory limiter of `whenUnavailable: 'local'` (made on first use). */
   local: () => Semaphore;
   /** Nothing of this semaphore is held or waiting in this process any more. */
@@ -102,12 +98,12 @@ export class RemoteSemaphore {
     const signal = options?.signal;
     const timeout = options?.timeout;
     if (this.#closed || this.#keeper.closed) {
-      this.#rejected('closed', weight, 0, key);
+      s.listeners.rejected('closed', weight, 0, key);
       return Promise.reject(this.#closed ?? new ClosedError(undefined, 'RedisStore is closed'));
     }
     if (signal?.aborted) {
       s.counters.aborted++;
-      this.#rejected('aborted', weight, 0, key);
+      s.listeners.rejected('aborted', weight, 0, key);
       return Promise.reject(signal.reason);
     }
     this.#active++;
@@ -134,8 +130,8 @@ export class RemoteSemaphore {
         if (settled) return;
         leave();
         if (counter) s.counters[counter]++;
-        const reason = reasonOf(error, counter);
-        if (reason !== undefined) this.#rejected(reason, weight, now() - started, key);
+        const reason = rejectionReason(error, counter === 'aborted');
+        if (reason !== undefined) s.listeners.rejected(reason, weight, now() - started, key);
         // Whatever an acquire already sent is undone by this leave: it runs after it, on the
         // same connection (a grant that arrives late is released, a queue entry removed).
         if (sent) void this.#confirmLeave(id);
@@ -151,7 +147,7 @@ export class RemoteSemaphore {
       const grant = (fence: string, sentAt: number, leaseLeft: number) => {
         leave();
         s.counters.acquired++;
-        this.#emit({ type: 'acquired', weight, waitedMs: now() - started }, key);
+        s.listeners.emit({ type: 'acquired', weight, waitedMs: now() - started }, key);
         resolve(this.#permit(id, weight, fence, sentAt, leaseLeft, key));
       };
       const waiter: WaiterHandle = {
@@ -218,8 +214,9 @@ export class RemoteSemaphore {
               leave();
               void this.#confirmLeave(id);
               this.#degraded(weight, signal, timeout, started, key).then(resolve, (e: unknown) => {
-                const reason = reasonOf(e, signal?.aborted ? 'aborted' : undefined);
-                if (reason !== undefined) this.#rejected(reason, weight, now() - started, key);
+                const reason = rejectionReason(e, signal?.aborted === true);
+                if (reason !== undefined)
+                  s.listeners.rejected(reason, weight, now() - started, key);
                 this.#idle();
                 reject(e);
               });
@@ -247,7 +244,7 @@ export class RemoteSemaphore {
             );
           }
           // Queued: sleep until a message, the next lease expiry, or the poll, whichever is first.
-          if (answered === undefined) this.#emit({ type: 'queued', weight }, key);
+          if (answered === undefined) s.listeners.emit({ type: 'queued', weight }, key);
           answered = now();
           this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
           // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
@@ -262,20 +259,9 @@ export class RemoteSemaphore {
     });
   }
 
-  #emit(event: LimiterEvent<unknown>, key: unknown): void {
-    const listeners = this.#s.listeners;
-    if (!listeners.active) return;
-    if (this.#s.keyed) (event as { key?: unknown }).key = key;
-    listeners.emit(event);
-  }
-
-  #rejected(reason: RejectedReason, weight: number, waitedMs: number, key: unknown): void {
-    if (this.#s.listeners.active) this.#emit({ type: 'rejected', reason, weight, waitedMs }, key);
-  }
-
   /** Gives back what the process held: the `released` event, then the idle check. */
   #released(weight: number, since: number, key: unknown): void {
-    this.#emit({ type: 'released', weight, heldMs: now() - since }, key);
+    this.#s.listeners.emit({ type: 'released', weight, heldMs: now() - since }, key);
     this.#idle();
   }
 
@@ -323,7 +309,7 @@ export class RemoteSemaphore {
     }
     s.counters.acquired++;
     const granted = now();
-    this.#emit({ type: 'acquired', weight, waitedMs: granted - started }, key);
+    s.listeners.emit({ type: 'acquired', weight, waitedMs: granted - started }, key);
     return new DegradedPermit(weight, local, () => this.#released(weight, granted, key));
   }
 
@@ -400,19 +386,6 @@ export class RemoteSemaphore {
       },
     };
   }
-}
-
-/**
- * The rejection reason of the events for what an acquire failed with; undefined for what is not a
- * rejection (a capacity that does not match the other processes' is a configuration error).
- */
-function reasonOf(error: unknown, counter: keyof Counters | undefined): RejectedReason | undefined {
-  if (counter === 'aborted') return 'aborted';
-  if (counter === 'timedOut' || error instanceof TimeoutError) return 'queue_timeout';
-  if (counter === 'rejected') return 'queue_full';
-  if (error instanceof ClosedError) return 'closed';
-  if (error instanceof UnavailableError) return 'unavailable';
-  return undefined;
 }
 
 /** Granted without Redis ('allow': nothing held anywhere; 'local': an in-memory permit). */

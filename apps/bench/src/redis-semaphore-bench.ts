@@ -161,7 +161,9 @@ async function main() {
           granted = performance.now();
           return r;
         });
-        // Queued (sluice) or polling (redis-semaphore); a random pause, so as not to line up\n        // with the peer's 10 ms poll.\n        await sleep(20 + Math.random() * 20);
+        // Queued (sluice) or polling (redis-semaphore); a random pause, so as not to line up
+        // with the peer's 10 ms poll.
+        await sleep(20 + Math.random() * 20);
         const released = performance.now();
         void release();
         const releaseB = await waiting;

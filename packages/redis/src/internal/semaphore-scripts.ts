@@ -142,11 +142,13 @@ local function touch(H, Q, W, D, top)
   redis.call('PEXPIRE', D, ttl)
 end
 -- top: the latest deadline this script set (0: none); added: holders it added; queued: whether
--- it added to the queue and the waiters.
-local function upkeep(H, Q, W, D, top, added, queued)
+-- it added to the queue and the waiters; empty: the queue is known to be empty (so are the
+-- waiters), which spares two calls.
+local function upkeep(H, Q, W, D, top, added, queued, empty)
   local nh = redis.call('ZCARD', H)
-  local nq = redis.call('ZCARD', Q)
-  if nh == 0 and nq == 0 and redis.call('ZCARD', W) == 0 then
+  local nq = 0
+  if not empty then nq = redis.call('ZCARD', Q) end
+  if nh == 0 and nq == 0 and (empty or redis.call('ZCARD', W) == 0) then
     redis.call('PEXPIRE', D, GRACE)
     return
   end
@@ -194,7 +196,8 @@ local mode = tonumber(ARGV[7])
 local maxWaiting = tonumber(ARGV[8])
 local channel = ARGV[9]
 reap(H, Q, W, D)
-local stored = tonumber(redis.call('HGET', D, 'cap'))
+local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+local stored = tonumber(state[1])
 if stored ~= cap then
   if stored and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
     local held = redis.call('ZSCORE', H, id)
@@ -212,22 +215,23 @@ if held then
 end
 -- After grantHeads the head (if any) does not fit: only an empty queue lets a newcomer in.
 if empty then
-  local state = redis.call('HMGET', D, 'used', 'fence', 'max')
-  local used = tonumber(state[1]) or 0
+  -- Read before grantHeads: read again if it changed them.
+  if added > 0 then state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max') end
+  local used = tonumber(state[2]) or 0
   if used + weight > cap then used = healed(H, used) end
   if used + weight <= cap then
-    local fence = math.max((tonumber(state[2]) or 0) + 1, now)
+    local fence = math.max((tonumber(state[3]) or 0) + 1, now)
     local text = string.format('%.0f', fence)
     used = used + weight
     redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used)
-    if used > (tonumber(state[3]) or 0) then redis.call('HSET', D, 'max', used) end
+    if used > (tonumber(state[4]) or 0) then redis.call('HSET', D, 'max', used) end
     redis.call('ZADD', H, nowMs + lease, id)
-    upkeep(H, Q, W, D, math.max(top, nowMs + lease), added + 1, false)
+    upkeep(H, Q, W, D, math.max(top, nowMs + lease), added + 1, false, true)
     return {1, now, fence, lease}
   end
 end
 if mode == 0 then
-  upkeep(H, Q, W, D, top, added, false)
+  upkeep(H, Q, W, D, top, added, false, empty)
   return {0, now, nextExpiry(H)}
 end
 if not redis.call('ZSCORE', Q, id) then
@@ -263,8 +267,8 @@ elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   result = 2
 end
-local _, top, added = grantHeads(H, Q, W, D)
-upkeep(H, Q, W, D, top, added, false)
+local empty, top, added = grantHeads(H, Q, W, D)
+upkeep(H, Q, W, D, top, added, false, empty)
 return {1, now, result}
 `);
 

@@ -76,17 +76,23 @@ local function healed(H, used)
   return used
 end
 -- Grants the queue's head waiters in ticket order while their weight fits. Returns whether the
--- queue is empty afterwards, the latest lease deadline it set (0: none) and how many it granted.
-local function grantHeads(H, Q, W, D)
+-- queue is known to be empty afterwards, the latest lease deadline it set (0: none) and how many
+-- it granted. state: D's cap, used, fence and max if the caller has just read them.
+local function grantHeads(H, Q, W, D, state)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
   if not head then return true, 0, 0 end
-  local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+  state = state or redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
   local cap = tonumber(state[1]) or 0
   local used = tonumber(state[2]) or 0
   local last = tonumber(state[3]) or 0
   local max = tonumber(state[4]) or 0
   local granted, top = 0, 0
   for _ = 1, 64 do
+    -- Full: no waiter fits (each weighs at least 1), whatever the head's weight.
+    if used >= cap then
+      if granted == 0 then used = healed(H, used) end
+      if used >= cap then break end
+    end
     local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     local wt = tonumber(info[1]) or 1
     if used + wt > cap then
@@ -114,6 +120,8 @@ local function grantHeads(H, Q, W, D)
     else
       redis.call('HDEL', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     end
+    -- Full now: the next head is not read (so the queue is not known to be empty).
+    if used >= cap then break end
     head = redis.call('ZRANGE', Q, 0, 0)[1]
     if not head then break end
   end
@@ -207,8 +215,9 @@ if stored ~= cap then
     return {4, now, stored}
   end
   redis.call('HSET', D, 'cap', cap)
+  state[1] = cap
 end
-local empty, top, added = grantHeads(H, Q, W, D)
+local empty, top, added = grantHeads(H, Q, W, D, state)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}

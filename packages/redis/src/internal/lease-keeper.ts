@@ -4,6 +4,7 @@
 // lost refresh reply makes holders abort at their local deadline, and a lost grant message is
 // covered by each waiter's poll (its acquire returns the grant already made).
 
+import { randomBytes } from 'node:crypto';
 import { ClosedError, UnavailableError } from '@sluice/core';
 import { type RedisStore, storeInternals } from '../redis-store.js';
 import type { Connection } from './connection.js';
@@ -65,8 +66,8 @@ export class LeaseKeeper {
   readonly #groups = new Map<string, Group>();
   /** Every queued waiter of the store, by id: what a wake-up message names. */
   readonly #waiters = new Map<string, WaiterHandle>();
-  /** Permit ids: unique per store (a random part) and cheap (a counter). */
-  readonly #idPrefix = `${crypto.randomUUID().slice(0, 18)}.`;
+  /** Permit ids: unique per store (96 random bits) and cheap (a counter). */
+  readonly #idPrefix = `${randomBytes(12).toString('base64url')}.`;
   #ids = 0;
   /** This store's part of its channels' names: grants for its waiters reach only it. */
   readonly #token = crypto.randomUUID();
@@ -96,7 +97,7 @@ export class LeaseKeeper {
 
   /**
    * A new permit id, made before the first send: a retried acquire is the same acquire. Unique
-   * across processes by the store's random part (a UUID's first 64 bits).
+   * across processes by the store's random part.
    */
   newId(): string {
     return this.#idPrefix + (this.#ids++).toString(36);

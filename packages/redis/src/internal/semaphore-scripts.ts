@@ -54,6 +54,8 @@ export function semaphoreKeys(store: RedisStore, name: string, sub = ''): Semaph
 
 const COMMON = `local nowMs = math.floor(now / 1000)
 local function reap(H, Q, W, D)
+  -- Nothing held or queued (an idle limiter's next acquire): nothing to reap, in one call.
+  if redis.call('EXISTS', H, W) == 0 then return end
   local gone = redis.call('ZRANGEBYSCORE', H, '-inf', nowMs, 'LIMIT', 0, 64)
   for _, id in ipairs(gone) do
     local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0

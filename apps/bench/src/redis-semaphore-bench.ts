@@ -6,8 +6,11 @@
 //      setting: each process its own event loop), and 4 connections in this one process.
 // The hand-off is timed between two connections of this process (one clock).
 // Prints markdown on stdout, progress on stderr. Figures on a loaded machine are indicative.
+// Every timed part starts warm: V8 needs a few thousand cycles before a cycle costs what it does
+// in a long-running process (the first thousand are about twice as slow), so each library first
+// cycles for --warmup ms (uncontended, and each contender process on a lock of its own kind).
 //
-//   node --import tsx src/redis-semaphore-bench.ts [--seconds 2] [--handoffs 100]
+//   node --import tsx src/redis-semaphore-bench.ts [--seconds 2] [--handoffs 100] [--warmup 1000]
 import { fork } from 'node:child_process';
 import { RedisLock, RedisStore } from '@sluice/redis';
 import { Redis } from 'ioredis';
@@ -23,6 +26,7 @@ const flag = (name: string, fallback: number) => {
 };
 const SECONDS = flag('seconds', 2);
 const HANDOFFS = flag('handoffs', 100);
+const WARMUP = flag('warmup', 1000);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
@@ -61,12 +65,14 @@ async function contendedProcesses(
     });
   try {
     await Promise.all(children.map(next));
-    // Every process has loaded and warmed up by then (tsx start-up takes about a second).
-    const startAt = clock() + 3000;
+    // Every process has loaded (tsx start-up takes about a second); they warm up contending on
+    // another lock until warmUntil, then start together.
+    const warmUntil = clock() + 500 + WARMUP;
+    const startAt = warmUntil + 500;
     const endAt = startAt + SECONDS * 1000;
     const reports = children.map(next);
     for (const child of children)
-      child.send({ library, url, name, startAt, endAt } satisfies ContenderJob);
+      child.send({ library, url, name, warmUntil, startAt, endAt } satisfies ContenderJob);
     const cycles = (await Promise.all(reports)).reduce((n, r) => n + (r.cycles ?? 0), 0);
     return cycles / SECONDS;
   } finally {
@@ -136,16 +142,24 @@ async function main() {
     for (const make of makers) {
       const p = make(`u${++lockNames}`);
       const acquire = p.contender();
-      for (let i = 0; i < 50; i++) await (await acquire())(); // warm-up, scripts loaded
-      const cycles = 500;
+      // Warm-up (scripts loaded, V8 optimised), the same time for both libraries.
+      for (const until = performance.now() + WARMUP; performance.now() < until; ) {
+        await (await acquire())();
+      }
+      const cycles = 2000;
+      const cpu = process.cpuUsage();
       const start = performance.now();
       for (let i = 0; i < cycles; i++) await (await acquire())();
       const us = ((performance.now() - start) * 1000) / cycles;
+      const used = process.cpuUsage(cpu);
+      const cpuUs = (used.user + used.system) / cycles;
       const sent =
         (await commandsSent(admin, async () => {
           for (let i = 0; i < 100; i++) await (await acquire())();
         })) / 100;
-      uncontended.push(`| ${p.name} | ${sent.toFixed(2)} | ${us.toFixed(0)} |`);
+      uncontended.push(
+        `| ${p.name} | ${sent.toFixed(2)} | ${us.toFixed(0)} | ${cpuUs.toFixed(0)} |`,
+      );
     }
 
     log('2. hand-off latency');
@@ -213,8 +227,12 @@ async function main() {
     console.log(
       `Run ${new Date().toISOString()}: ${env.cpu} x${env.cores}, Node ${env.node}, load average ${env.loadAverage} at start; redis-server on loopback.\n`,
     );
-    console.log('Uncontended acquire + confirmed release, sequential:\n');
-    console.log('| limiter | commands sent per cycle | µs per cycle |\n| --- | --- | --- |');
+    console.log(
+      `Uncontended acquire + confirmed release, sequential, 2000 cycles after ${WARMUP} ms of warm-up:\n`,
+    );
+    console.log(
+      '| limiter | commands sent per cycle | µs per cycle | client CPU µs per cycle |\n| --- | --- | --- | --- |',
+    );
     console.log(uncontended.join('\n'));
     console.log(
       `\nHand-off: release on one connection to grant on another, ${HANDOFFS} times (ms):\n`,

@@ -1,5 +1,6 @@
 // One OS process of `bench:redis-semaphore`'s contended case (forked by redis-semaphore-bench.ts):
-// one connection (and, for sluice, one RedisStore) cycling acquire + confirmed release on one
+// one connection (and, for sluice, one RedisStore) cycling acquire + confirmed release: on a
+// warm-up lock (`${name}:warm`, contended by the same processes) until `warmUntil`, then on the
 // lock from `startAt` to `endAt` (CLOCK_MONOTONIC, shared by every process on the machine), then
 // reporting its cycle count.
 import { RedisLock, RedisStore } from '@sluice/redis';
@@ -10,6 +11,7 @@ export interface ContenderJob {
   library: 'sluice' | 'redis-semaphore';
   url: string;
   name: string;
+  warmUntil: number;
   startAt: number;
   endAt: number;
 }
@@ -22,27 +24,31 @@ type Acquire = () => Promise<() => Promise<unknown>>;
 
 async function run(job: ContenderJob): Promise<number> {
   const client = new Redis(job.url, { lazyConnect: job.library === 'sluice' });
-  let acquire: Acquire;
+  let lockOf: (name: string) => Acquire;
   let close: () => Promise<unknown>;
   if (job.library === 'sluice') {
     const store = new RedisStore({ client, commandTimeout: 2000 });
-    const lock = new RedisLock(store, { name: job.name });
-    acquire = async () => {
-      const permit = await lock.acquire();
+    lockOf = (name) => {
+      const lock = new RedisLock(store, { name });
       return async () => {
-        await permit[Symbol.asyncDispose]();
+        const permit = await lock.acquire();
+        return async () => {
+          await permit[Symbol.asyncDispose]();
+        };
       };
     };
     close = () => store.close();
   } else {
-    acquire = async () => {
-      const mutex = new Mutex(client, job.name, { acquireTimeout: 60_000, lockTimeout: 10_000 });
+    lockOf = (name) => async () => {
+      const mutex = new Mutex(client, name, { acquireTimeout: 60_000, lockTimeout: 10_000 });
       await mutex.acquire();
       return () => mutex.release();
     };
     close = async () => client.disconnect();
   }
-  await (await acquire())(); // connected, scripts loaded, subscribed
+  const warm = lockOf(`${job.name}:warm`);
+  while (clock() < job.warmUntil) await (await warm())();
+  const acquire = lockOf(job.name);
   await sleep(Math.max(0, job.startAt - clock()));
   let cycles = 0;
   while (clock() < job.endAt) {

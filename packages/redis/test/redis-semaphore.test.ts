@@ -265,6 +265,101 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     again.release();
   });
 
+  it('a signal first read after the lease was lost is already aborted; one read before aborts then (the same object)', async () => {
+    const name = uniqueName();
+    const sem = new RedisSemaphore(store, { name, capacity: 2, lease: 300 });
+    const early = await sem.acquire();
+    const late = await sem.acquire();
+    const signal = early.signal;
+    expect(early.signal).toBe(signal);
+    expect(signal.aborted).toBe(false);
+    await redis.admin.del(`sluice:{${name}}:holders`); // as if Redis lost both leases
+    expect(await eventually(() => signal.aborted, 2000)).toBe(true);
+    expect(signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(early.signal).toBe(signal);
+    // `late` was refreshed in the same batch: its lease is lost too, though nobody listened.
+    expect(late.signal.aborted).toBe(true);
+    expect(late.signal.reason).toBeInstanceOf(LeaseLostError);
+    early.release();
+    late.release();
+  });
+
+  it('holders with different leases abort each at its own local deadline while Redis cannot confirm them', async () => {
+    const short = new RedisSemaphore(store, { name: uniqueName(), capacity: 1, lease: 400 });
+    const long = new RedisSemaphore(store, { name: uniqueName(), capacity: 1, lease: 1600 });
+    const started = performance.now();
+    const [a, b] = await Promise.all([long.acquire(), short.acquire()]);
+    const abortedAt = (p: typeof a) =>
+      new Promise<number>((r) =>
+        p.signal.addEventListener('abort', () => r(performance.now() - started)),
+      );
+    const [longAt, shortAt] = [abortedAt(a!), abortedAt(b!)];
+    redis.pause();
+    try {
+      expect(await shortAt).toBeLessThan(400);
+      expect(a!.signal.aborted).toBe(false);
+      expect(await longAt).toBeLessThan(1600);
+      expect(await longAt).toBeGreaterThan(800); // not at the short one's deadline
+      expect(b!.signal.reason).toBeInstanceOf(LeaseLostError);
+      expect(a!.signal.reason).toBeInstanceOf(LeaseLostError);
+    } finally {
+      redis.resume();
+    }
+    a!.release();
+    b!.release();
+  });
+
+  it('keeps a TTL on every key past every deadline in it (keys a script re-creates too), and cuts it once idle', async () => {
+    const name = uniqueName();
+    const lease = 5000;
+    const waiterTtl = 3000;
+    const sem = new RedisSemaphore(store, { name, capacity: 1, lease, waiterTtl });
+    const other = otherStore();
+    try {
+      const there = new RedisSemaphore(other, { name, capacity: 1, lease, waiterTtl });
+      /** Every key has a TTL reaching at least a second past the latest deadline stored. */
+      const check = async (idle = false) => {
+        const [seconds, micros] = await redis.admin.time();
+        const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        let last = nowMs;
+        for (const part of ['holders', 'waiters']) {
+          const top = await redis.admin.zrange(`sluice:{${name}}:${part}`, -1, -1, 'WITHSCORES');
+          if (top[1] !== undefined) last = Math.max(last, Number(top[1]));
+        }
+        const keys = await keysWithTtl(redis.admin, `sluice:{${name}}`);
+        for (const [key, ttl] of keys) {
+          expect({ key, ttl: ttl === -1 }).toEqual({ key, ttl: false });
+          if (idle) continue;
+          // 50 ms for the calls between TIME and PTTL.
+          expect({ key, enough: ttl >= last - nowMs + 1000 - 50 }).toEqual({ key, enough: true });
+        }
+        return keys;
+      };
+      const held = await sem.acquire(); // holders and data created
+      await check();
+      const waiting = there.acquire(); // queue and waiters created
+      await eventually(async () => (await sem.stats()).waiting === 1, 2000);
+      await check();
+      held.release(); // the grant by message re-creates holders
+      const next = await waiting;
+      expect((await check()).has(`sluice:{${name}}:holders`)).toBe(true);
+      const again = sem.acquire(); // queued behind `next`
+      await eventually(async () => (await sem.stats()).waiting === 1, 2000);
+      await check();
+      next.release();
+      (await again).release();
+      await eventually(async () => (await sem.stats()).inUse === 0, 2000);
+      // Idle: only the data hash is left, expiring within a second.
+      const idle = await check(true);
+      expect([...idle.keys()]).toEqual([`sluice:{${name}}:data`]);
+      expect(idle.get(`sluice:{${name}}:data`)).toBeLessThanOrEqual(1000);
+      await tick(1100);
+      expect((await keysWithTtl(redis.admin, `sluice:{${name}}`)).size).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a release in one process wakes the head waiter in another by message, not by poll', async () => {
     const name = uniqueName();
     const other = otherStore();

@@ -1,19 +1,27 @@
 // One per store: keeps every lease and every queued waiter of the process alive in one batched
-// script per tick, and owns the store's one pub/sub connection, on which the scripts that grant
-// a queued waiter send it its grant. Nothing here is needed for correctness: a lost refresh
-// reply makes holders abort at their local deadline, and a lost grant message is covered by
-// each waiter's poll (its acquire returns the grant already made).
+// script per tick, watches every holder's local deadline with one timer, and owns the store's
+// one pub/sub connection, on which the scripts that grant a queued waiter send it its grant. A
+// lost refresh reply makes holders abort at their local deadline, and a lost grant message is
+// covered by each waiter's poll (its acquire returns the grant already made).
 
+import { randomBytes } from 'node:crypto';
 import { ClosedError, UnavailableError } from '@sluice/core';
 import { type RedisStore, storeInternals } from '../redis-store.js';
 import type { Connection } from './connection.js';
 import { type KeepAliveGroup, keepAliveCall, type SemaphoreKeys } from './semaphore-scripts.js';
 
 export interface HolderHandle {
+  /**
+   * The local deadline (monotonic ms): not confirmed by then, the lease is lost (`expired`). The
+   * holder moves it only later (on `refreshed`); an earlier one goes through `watch`.
+   */
+  readonly deadline: number;
   /** Redis extended the lease at (at the latest) `sentAt` by `lease` ms. */
   refreshed(sentAt: number, lease: number): void;
   /** Redis no longer has the lease (it expired, or Redis lost it). */
   lost(): void;
+  /** The local deadline passed without a confirmed refresh. */
+  expired(): void;
   /** The store is closing: release, and resolve once Redis has confirmed (or given up). */
   closeRelease(): Promise<void>;
 }
@@ -39,6 +47,8 @@ interface Group {
 }
 
 const now = () => performance.now();
+/** Node's timers run whole milliseconds and may fire a fraction of one early. */
+const EARLY = 1;
 const keepers = new WeakMap<RedisStore, LeaseKeeper>();
 
 export class LeaseKeeper {
@@ -56,6 +66,9 @@ export class LeaseKeeper {
   readonly #groups = new Map<string, Group>();
   /** Every queued waiter of the store, by id: what a wake-up message names. */
   readonly #waiters = new Map<string, WaiterHandle>();
+  /** Permit ids: unique per store (96 random bits) and cheap (a counter). */
+  readonly #idPrefix = `${randomBytes(12).toString('base64url')}.`;
+  #ids = 0;
   /** This store's part of its channels' names: grants for its waiters reach only it. */
   readonly #token = crypto.randomUUID();
   /** Limiter channel -> this store's channel for it. */
@@ -68,6 +81,9 @@ export class LeaseKeeper {
   #ticking = false;
   /** A tick is wanted by this time (a lease shorter than the period came in during a tick). */
   #dueAt = Number.POSITIVE_INFINITY;
+  /** One timer for every holder's local deadline, armed for the earliest (or earlier). */
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Number.POSITIVE_INFINITY;
   #closed = false;
 
   private constructor(store: RedisStore) {
@@ -79,21 +95,59 @@ export class LeaseKeeper {
     return this.#closed || this.#store.closed;
   }
 
+  /**
+   * A new permit id, made before the first send: a retried acquire is the same acquire. Unique
+   * across processes by the store's random part.
+   */
+  newId(): string {
+    return this.#idPrefix + (this.#ids++).toString(36);
+  }
+
+  /** `t`: now (monotonic ms), as the caller just read it. */
   addHolder(
     at: SemaphoreKeys,
     lease: number,
     waiterTtl: number,
     id: string,
     handle: HolderHandle,
-    leaseLeft = lease,
+    leaseLeft: number,
+    t: number,
   ): void {
     this.#group(at, lease, waiterTtl).holders.set(id, handle);
-    // A grant handed over by message may carry less than a full lease: refresh it in time.
-    this.#schedule(leaseLeft < lease ? now() + leaseLeft / 3 : undefined);
+    this.watch(handle.deadline);
+    // Refreshed every third of the lease; a grant handed over by message may carry less than a
+    // full lease: refresh it within a third of what it has.
+    this.#scheduleBy(t + Math.min(leaseLeft, lease) / 3);
   }
 
   removeHolder(at: SemaphoreKeys, id: string): void {
-    this.#forget(at, (g) => g.holders.delete(id));
+    this.#groups.get(at.keys[0])?.holders.delete(id);
+  }
+
+  /** A holder's local deadline moved earlier than the timer may be armed for. */
+  watch(deadline: number): void {
+    if (deadline >= this.#deadlineAt || this.#closed) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = deadline;
+    this.#deadlineTimer = setTimeout(() => this.#checkDeadlines(), Math.max(0, deadline - now()));
+    // Holders keep nothing alive: a process that is done may exit with a permit still held.
+    this.#deadlineTimer.unref?.();
+  }
+
+  #checkDeadlines(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAt = Number.POSITIVE_INFINITY;
+    const t = now();
+    const expired: HolderHandle[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const group of this.#groups.values()) {
+      for (const holder of group.holders.values()) {
+        if (holder.deadline <= t + EARLY) expired.push(holder);
+        else if (holder.deadline < next) next = holder.deadline;
+      }
+    }
+    for (const holder of expired) holder.expired();
+    if (next !== Number.POSITIVE_INFINITY) this.watch(next);
   }
 
   addWaiter(
@@ -106,7 +160,7 @@ export class LeaseKeeper {
     this.#group(at, lease, waiterTtl).waiters.set(id, handle);
     this.#waiters.set(id, handle);
     this.#subscribe(at.channel);
-    this.#schedule();
+    this.#scheduleBy(now() + waiterTtl / 3);
   }
 
   /** The channel on which this store hears grants for its waiters of `at`. */
@@ -124,11 +178,14 @@ export class LeaseKeeper {
     this.#waiters.set(id, handle);
   }
 
-  removeWaiter(at: SemaphoreKeys, id: string): void {
+  /** `queued`: the waiter was added (addWaiter), not only listened for. */
+  removeWaiter(at: SemaphoreKeys, id: string, queued: boolean): void {
     this.#waiters.delete(id);
-    this.#forget(at, (g) => g.waiters.delete(id));
+    if (queued) this.#groups.get(at.keys[0])?.waiters.delete(id);
   }
 
+  // A group left empty stays until the next tick (one is armed while any group has members), so
+  // that a limiter cycling acquire and release does not make a group and two maps per cycle.
   #group(at: SemaphoreKeys, lease: number, waiterTtl: number): Group {
     let group = this.#groups.get(at.keys[0]);
     if (group === undefined) {
@@ -138,11 +195,10 @@ export class LeaseKeeper {
     return group;
   }
 
-  #forget(at: SemaphoreKeys, remove: (g: Group) => void): void {
-    const group = this.#groups.get(at.keys[0]);
-    if (group === undefined) return;
-    remove(group);
-    if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(at.keys[0]);
+  #prune(): void {
+    for (const [key, group] of this.#groups) {
+      if (group.holders.size === 0 && group.waiters.size === 0) this.#groups.delete(key);
+    }
   }
 
   #subscribe(base: string): void {
@@ -187,6 +243,16 @@ export class LeaseKeeper {
     return period;
   }
 
+  /** A new member wants a tick by `dueAt`: the others' wishes are in the armed timer already. */
+  #scheduleBy(dueAt: number): void {
+    if (this.#ticking) {
+      if (dueAt < this.#dueAt) this.#dueAt = dueAt;
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= dueAt) return;
+    this.#schedule(dueAt);
+  }
+
   /** Arms the tick for the next period, or for `dueAt` if that is sooner. */
   #schedule(dueAt = Number.POSITIVE_INFINITY): void {
     if (this.closed) return;
@@ -196,6 +262,7 @@ export class LeaseKeeper {
     }
     const period = this.#period();
     if (!Number.isFinite(period)) {
+      this.#prune();
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#timerAt = Number.POSITIVE_INFINITY;
@@ -221,6 +288,7 @@ export class LeaseKeeper {
   }
 
   async #tick(): Promise<void> {
+    this.#prune();
     const groups: Array<KeepAliveGroup & { group: Group }> = [];
     for (const group of this.#groups.values()) {
       groups.push({
@@ -262,6 +330,7 @@ export class LeaseKeeper {
   async #close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#deadlineTimer);
     const releases: Promise<void>[] = [];
     const error = new ClosedError(undefined, 'RedisStore is closed');
     for (const group of [...this.#groups.values()]) {

@@ -14,7 +14,7 @@ import {
 } from '@sluice/core';
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
 import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
-import { LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
+import { type HolderHandle, LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
 import { type Listeners, rejectionReason } from './listeners.js';
 import {
   acquireCall,
@@ -55,14 +55,6 @@ export interface RemoteSemaphoreSettings {
   onIdle?: () => void;
 }
 
-/**
- * A random id (a v4 UUID: 122 random bits), made before the first send: a retried acquire is the
- * same acquire. randomUUID draws from a buffered pool, unlike a getRandomValues call per id.
- */
-function newId(): string {
-  return crypto.randomUUID();
-}
-
 function jitter(ms: number): number {
   return ms * (0.75 + Math.random() * 0.5);
 }
@@ -79,6 +71,14 @@ export class RemoteSemaphore {
     this.#s = settings;
     this.#keeper = LeaseKeeper.of(settings.store);
     this.#internals = storeInternals(settings.store);
+  }
+
+  get settings(): RemoteSemaphoreSettings {
+    return this.#s;
+  }
+
+  get keeper(): LeaseKeeper {
+    return this.#keeper;
   }
 
   /** Holders and waiters of this process. */
@@ -108,11 +108,13 @@ export class RemoteSemaphore {
     }
     this.#active++;
     return new Promise<LeasedPermit>((resolve, reject) => {
-      const id = newId();
+      const id = this.#keeper.newId();
       const started = now();
       let settled = false;
       let sent = false;
       let woken = false;
+      /** Added to the keeper's queued waiters (heartbeats), not only listened for. */
+      let queued = false;
       /** When the first acquire was sent: no grant for this id can be older. */
       let firstSent = 0;
       let wakeUp: (() => void) | undefined;
@@ -121,8 +123,8 @@ export class RemoteSemaphore {
       const leave = () => {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
-        clearTimeout(timer);
-        this.#keeper.removeWaiter(s.at, id);
+        if (timer !== undefined) clearTimeout(timer);
+        this.#keeper.removeWaiter(s.at, id, queued);
         this.#waiting.delete(fail);
         wakeUp?.();
       };
@@ -134,7 +136,7 @@ export class RemoteSemaphore {
         if (reason !== undefined) s.listeners.rejected(reason, weight, now() - started, key);
         // Whatever an acquire already sent is undone by this leave: it runs after it, on the
         // same connection (a grant that arrives late is released, a queue entry removed).
-        if (sent) void this.#confirmLeave(id);
+        if (sent) void this.confirmLeave(id);
         this.#idle();
         reject(error);
       };
@@ -147,8 +149,11 @@ export class RemoteSemaphore {
       const grant = (fence: string, sentAt: number, leaseLeft: number) => {
         leave();
         s.counters.acquired++;
-        s.listeners.emit({ type: 'acquired', weight, waitedMs: now() - started }, key);
-        resolve(this.#permit(id, weight, fence, sentAt, leaseLeft, key));
+        const t = now();
+        if (s.listeners.active) {
+          s.listeners.emit({ type: 'acquired', weight, waitedMs: t - started }, key);
+        }
+        resolve(new RemotePermit(this, id, weight, fence, sentAt, leaseLeft, key, t));
       };
       const waiter: WaiterHandle = {
         granted: (fence, leaseLeft, serverUs) => {
@@ -212,7 +217,7 @@ export class RemoteSemaphore {
             }
             if (error instanceof UnavailableError && s.store.whenUnavailable !== 'reject') {
               leave();
-              void this.#confirmLeave(id);
+              void this.confirmLeave(id);
               this.#degraded(weight, signal, timeout, started, key).then(resolve, (e: unknown) => {
                 const reason = rejectionReason(e, signal?.aborted === true);
                 if (reason !== undefined)
@@ -244,8 +249,11 @@ export class RemoteSemaphore {
             );
           }
           // Queued: sleep until a message, the next lease expiry, or the poll, whichever is first.
-          if (answered === undefined) s.listeners.emit({ type: 'queued', weight }, key);
+          if (answered === undefined && s.listeners.active) {
+            s.listeners.emit({ type: 'queued', weight }, key);
+          }
           answered = now();
+          queued = true;
           this.#keeper.addWaiter(s.at, s.lease, s.waiterTtl, id, waiter);
           // The expiry timer is never late (a few ms of jitter spread the herd); the poll is.
           const untilExpiry = a >= 0 ? a + 1 + Math.random() * 4 : Number.POSITIVE_INFINITY;
@@ -260,8 +268,9 @@ export class RemoteSemaphore {
   }
 
   /** Gives back what the process held: the `released` event, then the idle check. */
-  #released(weight: number, since: number, key: unknown): void {
-    this.#s.listeners.emit({ type: 'released', weight, heldMs: now() - since }, key);
+  released(weight: number, since: number, key: unknown): void {
+    const listeners = this.#s.listeners;
+    if (listeners.active) listeners.emit({ type: 'released', weight, heldMs: now() - since }, key);
     this.#idle();
   }
 
@@ -274,7 +283,7 @@ export class RemoteSemaphore {
    * expired by itself anyway (a lease, or a late grant's lease, plus a waiter TTL). A leave that
    * ran late (STALE) or got no answer is sent again, backed off. Failures go to the error hook.
    */
-  async #confirmLeave(id: string): Promise<void> {
+  async confirmLeave(id: string): Promise<void> {
     const { store, at, lease, waiterTtl } = this.#s;
     const giveUpAt = now() + lease + waiterTtl;
     let pause = RELEASE_RETRY;
@@ -310,81 +319,113 @@ export class RemoteSemaphore {
     s.counters.acquired++;
     const granted = now();
     s.listeners.emit({ type: 'acquired', weight, waitedMs: granted - started }, key);
-    return new DegradedPermit(weight, local, () => this.#released(weight, granted, key));
+    return new DegradedPermit(weight, local, () => this.released(weight, granted, key));
   }
+}
 
-  #permit(
+/**
+ * A granted permit: held on a lease that the store's LeaseKeeper refreshes and whose local
+ * deadline it watches. Its AbortController is made on the first read of `signal` (most holders
+ * never read it); a lease lost before then gives an already aborted signal.
+ */
+class RemotePermit implements LeasedPermit, HolderHandle {
+  readonly weight: number;
+  readonly fence: string;
+  readonly degraded = false;
+  deadline = 0;
+  readonly #owner: RemoteSemaphore;
+  readonly #id: string;
+  readonly #key: unknown;
+  /** When it was granted (monotonic ms), for the `released` event. */
+  readonly #granted: number;
+  #controller: AbortController | undefined;
+  #lost: LeaseLostError | undefined;
+  #released = false;
+  #confirmation: Promise<void> | undefined;
+
+  constructor(
+    owner: RemoteSemaphore,
     id: string,
     weight: number,
     fence: string,
     sentAt: number,
     leaseLeft: number,
     key: unknown,
-  ): LeasedPermit {
-    const s = this.#s;
-    const granted = now();
-    const controller = new AbortController();
-    let released = false;
-    let confirmation: Promise<void> = Promise.resolve();
-    let deadline: ReturnType<typeof setTimeout> | undefined;
-    const lose = (message: string) => {
-      if (released || controller.signal.aborted) return;
-      clearTimeout(deadline);
-      this.#keeper.removeHolder(s.at, id);
-      controller.abort(new LeaseLostError(message));
-    };
-    // The local deadline: Redis set the lease no earlier than we sent, so send time + lease is
-    // never later than Redis's deadline; 1 % covers the two clocks' rates, and a margin (5 % of
-    // the lease, at most 100 ms) a timer that fires late on a busy event loop.
-    const arm = (from: number, lease: number) => {
-      clearTimeout(deadline);
-      deadline = setTimeout(
-        () => lose('The lease could not be confirmed before its deadline'),
-        Math.max(0, from + lease * 0.99 - Math.min(lease * 0.05, 100) - now()),
-      );
-      deadline.unref?.();
-    };
-    const release = () => {
-      if (released) return;
-      released = true;
-      clearTimeout(deadline);
-      this.#keeper.removeHolder(s.at, id);
-      this.#released(weight, granted, key);
-      confirmation = this.#confirmLeave(id);
-    };
-    arm(sentAt, leaseLeft);
-    this.#keeper.addHolder(
-      s.at,
-      s.lease,
-      s.waiterTtl,
-      id,
-      {
-        refreshed: (from, lease) => {
-          if (!released && !controller.signal.aborted) arm(from, lease);
-        },
-        lost: () => lose('Redis no longer holds the lease (it expired or Redis lost it)'),
-        closeRelease: () => {
-          release();
-          return confirmation;
-        },
-      },
-      leaseLeft,
-    );
-    return {
-      weight,
-      fence,
-      degraded: false,
-      signal: controller.signal,
-      get released() {
-        return released;
-      },
-      release,
-      [Symbol.dispose]: release,
-      [Symbol.asyncDispose]: () => {
-        release();
-        return confirmation;
-      },
-    };
+    granted: number,
+  ) {
+    this.#owner = owner;
+    this.#id = id;
+    this.weight = weight;
+    this.fence = fence;
+    this.#key = key;
+    this.#granted = granted;
+    this.#arm(sentAt, leaseLeft);
+    const s = owner.settings;
+    owner.keeper.addHolder(s.at, s.lease, s.waiterTtl, id, this, leaseLeft, granted);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#lost !== undefined) this.#controller.abort(this.#lost);
+    }
+    return this.#controller.signal;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const owner = this.#owner;
+    owner.keeper.removeHolder(owner.settings.at, this.#id);
+    owner.released(this.weight, this.#granted, this.#key);
+    this.#confirmation = owner.confirmLeave(this.#id);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+    return this.#confirmation!;
+  }
+
+  refreshed(from: number, lease: number): void {
+    if (this.#released || this.#lost !== undefined) return;
+    this.#arm(from, lease);
+    this.#owner.keeper.watch(this.deadline);
+  }
+
+  lost(): void {
+    this.#lose('Redis no longer holds the lease (it expired or Redis lost it)');
+  }
+
+  expired(): void {
+    this.#lose('The lease could not be confirmed before its deadline');
+  }
+
+  closeRelease(): Promise<void> {
+    this.release();
+    return this.#confirmation!;
+  }
+
+  // The local deadline: Redis set the lease no earlier than we sent, so send time + lease is
+  // never later than Redis's deadline; 1 % covers the two clocks' rates, and a margin (5 % of
+  // the lease, at most 100 ms) a timer that fires late on a busy event loop.
+  #arm(from: number, lease: number): void {
+    this.deadline = from + lease * 0.99 - Math.min(lease * 0.05, 100);
+  }
+
+  #lose(message: string): void {
+    if (this.#released || this.#lost !== undefined) return;
+    this.#lost = new LeaseLostError(message);
+    const owner = this.#owner;
+    owner.keeper.removeHolder(owner.settings.at, this.#id);
+    this.#controller?.abort(this.#lost);
   }
 }
 
@@ -393,8 +434,8 @@ class DegradedPermit implements LeasedPermit {
   readonly weight: number;
   readonly fence = '';
   readonly degraded = true;
-  readonly signal = new AbortController().signal;
   readonly #local: Permit | undefined;
+  #signal: AbortSignal | undefined;
   readonly #done: () => void;
   #released = false;
 
@@ -402,6 +443,12 @@ class DegradedPermit implements LeasedPermit {
     this.weight = weight;
     this.#local = local;
     this.#done = done;
+  }
+
+  /** Never aborts: a degraded permit has no lease to lose. */
+  get signal(): AbortSignal {
+    this.#signal ??= new AbortController().signal;
+    return this.#signal;
   }
 
   get released(): boolean {

@@ -17,8 +17,9 @@
 // waiter's next acquire (poll, timer, heartbeat) finds the grant already made and returns it.
 // Such a grant's lease ends no later than the waiter's own deadline, so a waiter that died just
 // before it was granted holds the weight no longer than a dead waiter blocks the queue.
-// Finally every script sets every key's TTL to the latest deadline plus a grace second, so an
-// idle limiter leaves nothing. Replies are status codes, never error strings.
+// Finally every script keeps the keys' TTLs (see upkeep): every key lives at least a grace second
+// past the latest deadline in any of them, and an idle limiter leaves nothing a second later.
+// Replies are status codes, never error strings.
 
 import type { SemaphoreStats } from '@sluice/core';
 import { type RedisStore, runScript } from '../redis-store.js';
@@ -53,6 +54,8 @@ export function semaphoreKeys(store: RedisStore, name: string, sub = ''): Semaph
 
 const COMMON = `local nowMs = math.floor(now / 1000)
 local function reap(H, Q, W, D)
+  -- Nothing held or queued (an idle limiter's next acquire): nothing to reap, in one call.
+  if redis.call('EXISTS', H, W) == 0 then return end
   local gone = redis.call('ZRANGEBYSCORE', H, '-inf', nowMs, 'LIMIT', 0, 64)
   for _, id in ipairs(gone) do
     local wt = tonumber(redis.call('HGET', D, 'w:' .. id)) or 0
@@ -74,18 +77,24 @@ local function healed(H, used)
   if used > 0 and redis.call('ZCARD', H) == 0 then return 0 end
   return used
 end
--- Grants the queue's head waiters in ticket order while their weight fits; true if the queue is
--- empty afterwards.
-local function grantHeads(H, Q, W, D)
+-- Grants the queue's head waiters in ticket order while their weight fits. Returns whether the
+-- queue is known to be empty afterwards, the latest lease deadline it set (0: none) and how many
+-- it granted. state: D's cap, used, fence and max if the caller has just read them.
+local function grantHeads(H, Q, W, D, state)
   local head = redis.call('ZRANGE', Q, 0, 0)[1]
-  if not head then return true end
-  local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+  if not head then return true, 0, 0 end
+  state = state or redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
   local cap = tonumber(state[1]) or 0
   local used = tonumber(state[2]) or 0
   local last = tonumber(state[3]) or 0
   local max = tonumber(state[4]) or 0
-  local granted = false
+  local granted, top = 0, 0
   for _ = 1, 64 do
+    -- Full: no waiter fits (each weighs at least 1), whatever the head's weight.
+    if used >= cap then
+      if granted == 0 then used = healed(H, used) end
+      if used >= cap then break end
+    end
     local info = redis.call('HMGET', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     local wt = tonumber(info[1]) or 1
     if used + wt > cap then
@@ -104,33 +113,74 @@ local function grantHeads(H, Q, W, D)
       redis.call('HSET', D, 'f:' .. head, text)
       redis.call('HDEL', D, 'l:' .. head, 'c:' .. head)
       redis.call('ZADD', H, nowMs + lease, head)
+      if nowMs + lease > top then top = nowMs + lease end
       if info[3] then
         redis.call('PUBLISH', info[3],
           head .. ' ' .. text .. ' ' .. lease .. ' ' .. string.format('%.0f', now))
       end
-      granted = true
+      granted = granted + 1
     else
       redis.call('HDEL', D, 'w:' .. head, 'l:' .. head, 'c:' .. head)
     end
+    -- Full now: the next head is not read (so the queue is not known to be empty).
+    if used >= cap then break end
     head = redis.call('ZRANGE', Q, 0, 0)[1]
     if not head then break end
   end
-  if granted then
+  if granted > 0 then
     redis.call('HSET', D, 'used', used, 'fence', string.format('%.0f', last), 'max', max)
   end
-  return head == nil
+  return head == nil, top, granted
 end
-local function touch(H, Q, W, D)
-  local last = nowMs
-  local top = redis.call('ZRANGE', H, -1, -1, 'WITHSCORES')
-  if top[2] and tonumber(top[2]) > last then last = tonumber(top[2]) end
-  top = redis.call('ZRANGE', W, -1, -1, 'WITHSCORES')
-  if top[2] and tonumber(top[2]) > last then last = tonumber(top[2]) end
-  local ttl = last - nowMs + 1000
+-- TTLs. Every key expires together with D, at least GRACE ms past the latest
+-- deadline stored in any key. Only a later deadline extends them (to it + GRACE + SLACK, so a
+-- busy limiter pays for it about once per SLACK, not on every call); a key this script may have
+-- (re)created gets D's expiry; once nothing is held or queued only D is left, and it expires
+-- GRACE from now. Queue and waiters hold the same ids (added and removed together).
+local GRACE, SLACK = 1000, 1000
+-- From the stored deadlines: the repair for a D without an expiry (it should always have one).
+local function touch(H, Q, W, D, top)
+  local last = math.max(nowMs, top)
+  local high = redis.call('ZRANGE', H, -1, -1, 'WITHSCORES')
+  if high[2] and tonumber(high[2]) > last then last = tonumber(high[2]) end
+  high = redis.call('ZRANGE', W, -1, -1, 'WITHSCORES')
+  if high[2] and tonumber(high[2]) > last then last = tonumber(high[2]) end
+  local ttl = last - nowMs + GRACE + SLACK
   redis.call('PEXPIRE', H, ttl)
   redis.call('PEXPIRE', Q, ttl)
   redis.call('PEXPIRE', W, ttl)
   redis.call('PEXPIRE', D, ttl)
+end
+-- top: the latest deadline this script set (0: none); added: holders it added; queued: whether
+-- it added to the queue and the waiters; empty: the queue is known to be empty (so are the
+-- waiters), which spares two calls.
+local function upkeep(H, Q, W, D, top, added, queued, empty)
+  local nh = redis.call('ZCARD', H)
+  local nq = 0
+  if not empty then nq = redis.call('ZCARD', Q) end
+  if nh == 0 and nq == 0 and (empty or redis.call('ZCARD', W) == 0) then
+    redis.call('PEXPIRE', D, GRACE)
+    return
+  end
+  local left = redis.call('PTTL', D)
+  if left < 0 then return touch(H, Q, W, D, top) end
+  local exp = nowMs + left
+  if top + GRACE > exp then
+    exp = top + GRACE + SLACK
+    redis.call('PEXPIREAT', D, exp)
+    if nh > 0 then redis.call('PEXPIREAT', H, exp) end
+    if nq > 0 then
+      redis.call('PEXPIREAT', Q, exp)
+      redis.call('PEXPIREAT', W, exp)
+    end
+    return
+  end
+  -- A key holding only what this script added may have been created by it, without a TTL.
+  if added > 0 and nh == added then redis.call('PEXPIREAT', H, exp) end
+  if queued and nq == 1 then
+    redis.call('PEXPIREAT', Q, exp)
+    redis.call('PEXPIREAT', W, exp)
+  end
 end
 local function nextExpiry(H)
   local first = redis.call('ZRANGE', H, 0, 0, 'WITHSCORES')
@@ -156,7 +206,8 @@ local mode = tonumber(ARGV[7])
 local maxWaiting = tonumber(ARGV[8])
 local channel = ARGV[9]
 reap(H, Q, W, D)
-local stored = tonumber(redis.call('HGET', D, 'cap'))
+local state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max')
+local stored = tonumber(state[1])
 if stored ~= cap then
   if stored and (redis.call('ZCARD', H) > 0 or redis.call('ZCARD', Q) > 0) then
     local held = redis.call('ZSCORE', H, id)
@@ -166,42 +217,44 @@ if stored ~= cap then
     return {4, now, stored}
   end
   redis.call('HSET', D, 'cap', cap)
+  state[1] = cap
 end
-local empty = grantHeads(H, Q, W, D)
+local empty, top, added = grantHeads(H, Q, W, D, state)
 local held = redis.call('ZSCORE', H, id)
 if held then
   return {1, now, tonumber(redis.call('HGET', D, 'f:' .. id)), tonumber(held) - nowMs}
 end
 -- After grantHeads the head (if any) does not fit: only an empty queue lets a newcomer in.
 if empty then
-  local state = redis.call('HMGET', D, 'used', 'fence', 'max')
-  local used = tonumber(state[1]) or 0
+  -- Read before grantHeads: read again if it changed them.
+  if added > 0 then state = redis.call('HMGET', D, 'cap', 'used', 'fence', 'max') end
+  local used = tonumber(state[2]) or 0
   if used + weight > cap then used = healed(H, used) end
   if used + weight <= cap then
-    local fence = math.max((tonumber(state[2]) or 0) + 1, now)
+    local fence = math.max((tonumber(state[3]) or 0) + 1, now)
     local text = string.format('%.0f', fence)
     used = used + weight
     redis.call('HSET', D, 'fence', text, 'f:' .. id, text, 'w:' .. id, weight, 'used', used)
-    if used > (tonumber(state[3]) or 0) then redis.call('HSET', D, 'max', used) end
+    if used > (tonumber(state[4]) or 0) then redis.call('HSET', D, 'max', used) end
     redis.call('ZADD', H, nowMs + lease, id)
-    touch(H, Q, W, D)
+    upkeep(H, Q, W, D, math.max(top, nowMs + lease), added + 1, false, true)
     return {1, now, fence, lease}
   end
 end
 if mode == 0 then
-  touch(H, Q, W, D)
+  upkeep(H, Q, W, D, top, added, false, empty)
   return {0, now, nextExpiry(H)}
 end
 if not redis.call('ZSCORE', Q, id) then
   if maxWaiting >= 0 and redis.call('ZCARD', Q) >= maxWaiting then
-    touch(H, Q, W, D)
+    upkeep(H, Q, W, D, top, added, false)
     return {3, now}
   end
   redis.call('ZADD', Q, redis.call('HINCRBY', D, 'seq', 1), id)
   redis.call('HSET', D, 'w:' .. id, weight, 'l:' .. id, lease, 'c:' .. id, channel)
 end
 redis.call('ZADD', W, nowMs + waiterTtl, id)
-touch(H, Q, W, D)
+upkeep(H, Q, W, D, math.max(top, nowMs + waiterTtl), added, true)
 return {2, now, nextExpiry(H), redis.call('ZRANK', Q, id)}
 `);
 
@@ -225,8 +278,8 @@ elseif redis.call('ZREM', Q, id) == 1 then
   redis.call('HDEL', D, 'w:' .. id, 'l:' .. id, 'c:' .. id)
   result = 2
 end
-grantHeads(H, Q, W, D)
-touch(H, Q, W, D)
+local empty, top, added = grantHeads(H, Q, W, D)
+upkeep(H, Q, W, D, top, added, false, empty)
 return {1, now, result}
 `);
 
@@ -244,6 +297,7 @@ for g = 0, tonumber(ARGV[2]) - 1 do
   local nh = tonumber(ARGV[a + 2])
   local nw = tonumber(ARGV[a + 3])
   a = a + 4
+  local top = 0
   reap(H, Q, W, D)
   for i = 1, nh do
     local id = ARGV[a]
@@ -251,6 +305,7 @@ for g = 0, tonumber(ARGV[2]) - 1 do
     local score = redis.call('ZSCORE', H, id)
     if score and tonumber(score) > nowMs then
       redis.call('ZADD', H, nowMs + lease, id)
+      top = nowMs + lease
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
@@ -261,13 +316,14 @@ for g = 0, tonumber(ARGV[2]) - 1 do
     a = a + 1
     if redis.call('ZSCORE', Q, id) then
       redis.call('ZADD', W, nowMs + waiterTtl, id)
+      top = math.max(top, nowMs + waiterTtl)
       out[#out + 1] = 1
     else
       out[#out + 1] = 0
     end
   end
-  grantHeads(H, Q, W, D)
-  touch(H, Q, W, D)
+  local _, granted, added = grantHeads(H, Q, W, D)
+  upkeep(H, Q, W, D, math.max(top, granted), added, false)
 end
 return out
 `);
@@ -276,8 +332,8 @@ return out
 const statsScript = new LuaScript(`${COMMON}
 local H, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 reap(H, Q, W, D)
-grantHeads(H, Q, W, D)
-touch(H, Q, W, D)
+local _, top, added = grantHeads(H, Q, W, D)
+upkeep(H, Q, W, D, top, added, false)
 return {1, now, tonumber(redis.call('HGET', D, 'used')) or 0, redis.call('ZCARD', H),
   redis.call('ZCARD', Q), tonumber(redis.call('HGET', D, 'cap')) or -1,
   tonumber(redis.call('HGET', D, 'max')) or 0}

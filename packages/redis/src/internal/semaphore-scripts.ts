@@ -322,8 +322,8 @@ for g = 0, tonumber(ARGV[2]) - 1 do
       out[#out + 1] = 0
     end
   end
-  local _, granted, added = grantHeads(H, Q, W, D)
-  upkeep(H, Q, W, D, math.max(top, granted), added, false)
+  local _, grantTop, added = grantHeads(H, Q, W, D)
+  upkeep(H, Q, W, D, math.max(top, grantTop), added, false)
 end
 return out
 `);

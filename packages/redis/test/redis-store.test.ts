@@ -87,13 +87,23 @@ describe('RedisStore command path', () => {
     expect(await bucket.tryTake()).toEqual({ ok: true, remaining: 4 });
     const [first] = client.sent;
     const script = first![1]!;
-    expect(first).toEqual(['EVALSHA', script, '1', 'sluice:{b}:bucket', '0', '1000000', '5', '1', '0']);
+    expect(first).toEqual([
+      'EVALSHA',
+      script,
+      '1',
+      'sluice:{b}:bucket',
+      '0',
+      '1000000',
+      '5',
+      '1',
+      '0',
+    ]);
     expect(script).toMatch(/^[0-9a-f]{40}$/);
 
     // The reply carried Redis's time: the next command's deadline is Redis's time at which this
     // caller gives up (sent + 100 ms), as a plain integer string.
     let before = 0;
-    client.responders.push((args) => {
+    client.responders.push(() => {
       before = serverNow();
       return [1, before, 1, 0, 3];
     });
@@ -101,21 +111,18 @@ describe('RedisStore command path', () => {
     expect(await bucket.tryTake()).toEqual({ ok: true, remaining: 3 });
     const deadline = client.sent[1]![4]!;
     expect(deadline).toMatch(/^[1-9][0-9]{15}$/);
-    // At least the give-up moment (the offset estimate is an upper bound), and not later than
-    // that plus the time the first round trip took (its one-way delay is in the estimate).
+    // At least the give-up moment (the offset estimate is an upper bound), and later only by
+    // the first call's one-way delay (in the estimate; generous here for a loaded machine).
     expect(Number(deadline)).toBeGreaterThanOrEqual(sentAt + 100_000 - 1000);
-    expect(Number(deadline)).toBeLessThanOrEqual(before + 100_000 + 50_000);
+    expect(Number(deadline)).toBeLessThanOrEqual(before + 100_000 + 1_000_000);
     await store.close();
   });
 
   it('sends the source once with EVAL after NOSCRIPT; the caller never sees it', async () => {
     const { client, store, bucket } = setUp();
-    client.responders.push(
-      () => {
-        throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
-      },
-      granted(4),
-    );
+    client.responders.push(() => {
+      throw new ReplyError('NOSCRIPT No matching script. Please use EVAL.');
+    }, granted(4));
     expect(await bucket.tryTake()).toEqual({ ok: true, remaining: 4 });
     expect(client.sent).toHaveLength(2);
     const [evalsha, evalSource] = client.sent;

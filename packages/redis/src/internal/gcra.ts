@@ -9,7 +9,7 @@
 //
 // Status codes, never error strings (Redis 7 prefixes those with "ERR").
 
-import { type RedisStore, runScript } from '../redis-store.js';
+import { type RedisStore, type ScriptSink, sendScript } from '../redis-store.js';
 import { LuaScript } from './lua-script.js';
 
 export const DENIED = 0;
@@ -54,12 +54,17 @@ end
 return reply
 `);
 
-/** One decision: [status, Redis's time in µs, wait in µs, remaining]. */
+/**
+ * One decision: the reply of a script call that decided it alone, `[1, Redis's time in µs,
+ * status, wait in µs, remaining]` (a decision of a batch gets the same shape).
+ */
 export type GcraReply = readonly number[];
+/** DENIED, GRANTED or RESERVED. */
+export const STATUS = 2;
 /** Denied: the wait a request made now would have; reserved: the sleep until the grant. µs. */
-export const WAIT_US = 2;
+export const WAIT_US = 3;
 /** Whole tokens left after this decision. */
-export const REMAINING = 3;
+export const REMAINING = 4;
 
 /**
  * The most decisions one script call makes: a script blocks Redis while it runs, and a batch
@@ -73,6 +78,51 @@ interface Pending {
   maxWait: string;
   resolve(reply: GcraReply): void;
   reject(error: unknown): void;
+}
+
+/** Counts a script call of `gcra` as settled (set by Gcra). */
+let settled: (gcra: Gcra) => void;
+
+/** A call that decides one decision: its reply is the decision's, as it is. */
+class Single implements ScriptSink {
+  constructor(
+    readonly gcra: Gcra,
+    readonly onReply: (reply: GcraReply) => void,
+    readonly onError: (error: unknown) => void,
+  ) {}
+
+  resolve(values: readonly number[]): void {
+    settled(this.gcra);
+    this.onReply(values);
+  }
+
+  reject(error: unknown): void {
+    settled(this.gcra);
+    this.onError(error);
+  }
+}
+
+/** A call that decides a batch: decision i is at 2 + 3i in the reply. */
+class Batch implements ScriptSink {
+  constructor(
+    readonly gcra: Gcra,
+    readonly batch: readonly Pending[],
+  ) {}
+
+  resolve(values: readonly number[]): void {
+    settled(this.gcra);
+    const batch = this.batch;
+    const now = values[1]!;
+    for (let i = 0; i < batch.length; i++) {
+      const at = 2 + 3 * i;
+      batch[i]!.resolve([1, now, values[at]!, values[at + 1]!, values[at + 2]!]);
+    }
+  }
+
+  reject(error: unknown): void {
+    settled(this.gcra);
+    for (const pending of this.batch) pending.reject(error);
+  }
 }
 
 /**
@@ -96,18 +146,30 @@ export class Gcra {
     this.#interval = String(1e6 / refillPerSecond);
   }
 
+  static {
+    settled = (gcra) => {
+      gcra.#inFlight--;
+    };
+  }
+
   /** Decides `tokens` for `key`. `maxWaitMs` undefined: wait any time; 0: never wait. */
   decide(key: string, tokens: number, maxWaitMs: number | undefined): Promise<GcraReply> {
-    const maxWait = maxWaitMs === undefined ? '-1' : String(Math.floor(maxWaitMs * 1000));
+    const maxWait =
+      maxWaitMs === undefined ? '-1' : maxWaitMs === 0 ? '0' : String(Math.floor(maxWaitMs * 1000));
     return new Promise((resolve, reject) => {
-      const pending = { key, tokens: String(tokens), maxWait, resolve, reject };
       if (this.#queue.length === 0) {
-        if (this.#inFlight === 0) return this.#send([pending]);
+        if (this.#inFlight === 0) {
+          // Nothing in flight: sent at once, alone, with the command built in one go.
+          this.#inFlight++;
+          const command = ['EVALSHA', script.sha, '1', key, '', this.#interval, this.#capacity];
+          command.push(String(tokens), maxWait);
+          return sendScript(this.#store, script, command, 1, new Single(this, resolve, reject));
+        }
         // process.nextTick runs once the current tick's promise jobs are done: by then every
         // caller woken by the same reply has asked.
         process.nextTick(this.#flush);
       }
-      this.#queue.push(pending);
+      this.#queue.push({ key, tokens: String(tokens), maxWait, resolve, reject });
     });
   }
 
@@ -120,26 +182,11 @@ export class Gcra {
   };
 
   #send(batch: Pending[]): void {
-    const keys: string[] = [];
-    const args = [this.#interval, this.#capacity];
-    for (const pending of batch) {
-      keys.push(pending.key);
-      args.push(pending.tokens, pending.maxWait);
-    }
+    const command = ['EVALSHA', script.sha, String(batch.length)];
+    for (let i = 0; i < batch.length; i++) command.push(batch[i]!.key);
+    command.push('', this.#interval, this.#capacity);
+    for (let i = 0; i < batch.length; i++) command.push(batch[i]!.tokens, batch[i]!.maxWait);
     this.#inFlight++;
-    runScript(this.#store, script, keys, args).then(
-      (reply) => {
-        this.#inFlight--;
-        const now = reply[1]!;
-        for (let i = 0; i < batch.length; i++) {
-          const at = 2 + 3 * i;
-          batch[i]!.resolve([reply[at]!, now, reply[at + 1]!, reply[at + 2]!]);
-        }
-      },
-      (error: unknown) => {
-        this.#inFlight--;
-        for (const pending of batch) pending.reject(error);
-      },
-    );
+    sendScript(this.#store, script, command, batch.length, new Batch(this, batch));
   }
 }

@@ -3,7 +3,16 @@
 
 import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
 import type { RedisStore } from '../redis-store.js';
-import { DENIED, Gcra, type GcraReply, GRANTED, REMAINING, RESERVED, WAIT_US } from './gcra.js';
+import {
+  DENIED,
+  Gcra,
+  type GcraReply,
+  GRANTED,
+  REMAINING,
+  RESERVED,
+  STATUS,
+  WAIT_US,
+} from './gcra.js';
 import { Listeners, rejectionReason } from './listeners.js';
 import {
   assertKeyPart,
@@ -75,12 +84,9 @@ export class RemoteBucket {
     local: () => LocalBucket,
     eventKey?: unknown,
   ): Promise<TryTakeResult> {
-    const decided: Promise<TryTakeResult> = this.#gcra.decide(key, tokens, 0).then(
-      (reply): TryTakeResult =>
-        reply[0] === GRANTED
-          ? { ok: true, remaining: reply[REMAINING]! }
-          : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
-      (error) => {
+    const decided: Promise<TryTakeResult> = this.#gcra
+      .decide(key, tokens, 0)
+      .then(tryTakeResult, (error) => {
         if (!(error instanceof UnavailableError)) throw error;
         switch (this.store.whenUnavailable) {
           case 'allow':
@@ -92,8 +98,7 @@ export class RemoteBucket {
           default:
             throw error;
         }
-      },
-    );
+      });
     if (!this.listeners.active) return decided;
     return decided.then(
       (result) => {
@@ -158,7 +163,7 @@ export class RemoteBucket {
           return local().take(tokens, { signal, timeout });
       }
     }
-    if (decision[0] === DENIED) {
+    if (decision[STATUS] === DENIED) {
       const ms = Math.ceil(decision[WAIT_US]! / 1000);
       throw new TimeoutError(
         timeout ?? 0,
@@ -167,11 +172,17 @@ export class RemoteBucket {
     }
     // The tokens are ours from the reserved moment on. An abort while sleeping forfeits them:
     // giving them back could let a later request overtake the queue or over-admit.
-    if (decision[0] === RESERVED) {
+    if (decision[STATUS] === RESERVED) {
       onQueued?.();
       await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
     }
   }
+}
+
+function tryTakeResult(reply: GcraReply): TryTakeResult {
+  return reply[STATUS] === GRANTED
+    ? { ok: true, remaining: reply[REMAINING]! }
+    : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) };
 }
 
 /**

@@ -72,12 +72,14 @@ export const REMAINING = 4;
  */
 const MAX_BATCH = 128;
 
+/** Where a decision goes: `resolve` with its GcraReply, or `reject` (the store's errors). */
+export type DecisionSink = ScriptSink;
+
 interface Pending {
   key: string;
   tokens: string;
   maxWait: string;
-  resolve(reply: GcraReply): void;
-  reject(error: unknown): void;
+  sink: DecisionSink;
 }
 
 /** Counts a script call of `gcra` as settled (set by Gcra). */
@@ -87,18 +89,17 @@ let settled: (gcra: Gcra) => void;
 class Single implements ScriptSink {
   constructor(
     readonly gcra: Gcra,
-    readonly onReply: (reply: GcraReply) => void,
-    readonly onError: (error: unknown) => void,
+    readonly sink: DecisionSink,
   ) {}
 
   resolve(values: readonly number[]): void {
     settled(this.gcra);
-    this.onReply(values);
+    this.sink.resolve(values);
   }
 
   reject(error: unknown): void {
     settled(this.gcra);
-    this.onError(error);
+    this.sink.reject(error);
   }
 }
 
@@ -115,13 +116,13 @@ class Batch implements ScriptSink {
     const now = values[1]!;
     for (let i = 0; i < batch.length; i++) {
       const at = 2 + 3 * i;
-      batch[i]!.resolve([1, now, values[at]!, values[at + 1]!, values[at + 2]!]);
+      batch[i]!.sink.resolve([1, now, values[at]!, values[at + 1]!, values[at + 2]!]);
     }
   }
 
   reject(error: unknown): void {
     settled(this.gcra);
-    for (const pending of this.batch) pending.reject(error);
+    for (const pending of this.batch) pending.sink.reject(error);
   }
 }
 
@@ -152,25 +153,36 @@ export class Gcra {
     };
   }
 
-  /** Decides `tokens` for `key`. `maxWaitMs` undefined: wait any time; 0: never wait. */
-  decide(key: string, tokens: number, maxWaitMs: number | undefined): Promise<GcraReply> {
+  /**
+   * Decides `tokens` for `key` into `sink` (which may be called before this returns, e.g. with
+   * the breaker open). `maxWaitMs` undefined: wait any time; 0: never wait.
+   */
+  decide(key: string, tokens: number, maxWaitMs: number | undefined, sink: DecisionSink): void {
     const maxWait =
       maxWaitMs === undefined ? '-1' : maxWaitMs === 0 ? '0' : String(Math.floor(maxWaitMs * 1000));
-    return new Promise((resolve, reject) => {
-      if (this.#queue.length === 0) {
-        if (this.#inFlight === 0) {
-          // Nothing in flight: sent at once, alone, with the command built in one go.
-          this.#inFlight++;
-          const command = ['EVALSHA', script.sha, '1', key, '', this.#interval, this.#capacity];
-          command.push(String(tokens), maxWait);
-          return sendScript(this.#store, script, command, 1, new Single(this, resolve, reject));
-        }
-        // process.nextTick runs once the current tick's promise jobs are done: by then every
-        // caller woken by the same reply has asked.
-        process.nextTick(this.#flush);
+    if (this.#queue.length === 0) {
+      if (this.#inFlight === 0) {
+        // Nothing in flight: sent at once, alone, with the command built in one go.
+        this.#inFlight++;
+        const command = [
+          'EVALSHA',
+          script.sha,
+          '1',
+          key,
+          '', // the deadline, filled in by the store
+          this.#interval,
+          this.#capacity,
+          String(tokens),
+          maxWait,
+        ];
+        sendScript(this.#store, script, command, 1, new Single(this, sink));
+        return;
       }
-      this.#queue.push({ key, tokens: String(tokens), maxWait, resolve, reject });
-    });
+      // process.nextTick runs once the current tick's promise jobs are done: by then every
+      // caller woken by the same reply has asked.
+      process.nextTick(this.#flush);
+    }
+    this.#queue.push({ key, tokens: String(tokens), maxWait, sink });
   }
 
   readonly #flush = (): void => {

@@ -2,9 +2,10 @@
 // policy, the sleep of a reservation, and the events this process's decisions make.
 
 import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
-import type { RedisStore } from '../redis-store.js';
+import type { RedisStore, WhenUnavailable } from '../redis-store.js';
 import {
   DENIED,
+  type DecisionSink,
   Gcra,
   type GcraReply,
   GRANTED,
@@ -84,21 +85,10 @@ export class RemoteBucket {
     local: () => LocalBucket,
     eventKey?: unknown,
   ): Promise<TryTakeResult> {
-    const decided: Promise<TryTakeResult> = this.#gcra
-      .decide(key, tokens, 0)
-      .then(tryTakeResult, (error) => {
-        if (!(error instanceof UnavailableError)) throw error;
-        switch (this.store.whenUnavailable) {
-          case 'allow':
-            return { ok: true, remaining: 0, degraded: true };
-          case 'local': {
-            const result = local().tryTake(tokens);
-            return result.ok ? { ...result, degraded: true } : result;
-          }
-          default:
-            throw error;
-        }
-      });
+    const decided = new Promise<TryTakeResult>((resolve, reject) => {
+      const sink = new TryTake(this.store.whenUnavailable, tokens, local, resolve, reject);
+      this.#gcra.decide(key, tokens, 0, sink);
+    });
     if (!this.listeners.active) return decided;
     return decided.then(
       (result) => {
@@ -151,7 +141,10 @@ export class RemoteBucket {
     if (signal?.aborted) throw signal.reason;
     let decision: GcraReply;
     try {
-      decision = await abortable(this.#gcra.decide(key, tokens, timeout), signal);
+      const decided = new Promise<GcraReply>((resolve, reject) => {
+        this.#gcra.decide(key, tokens, timeout, { resolve, reject });
+      });
+      decision = await abortable(decided, signal);
     } catch (error) {
       if (!(error instanceof UnavailableError) || signal?.aborted) throw error;
       switch (this.store.whenUnavailable) {
@@ -179,10 +172,43 @@ export class RemoteBucket {
   }
 }
 
-function tryTakeResult(reply: GcraReply): TryTakeResult {
-  return reply[STATUS] === GRANTED
-    ? { ok: true, remaining: reply[REMAINING]! }
-    : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) };
+/**
+ * A tryTake's decision, settled straight from the store's reply (no promise in between): the
+ * result, or what the failure policy makes of Redis being unavailable.
+ */
+class TryTake implements DecisionSink {
+  constructor(
+    readonly whenUnavailable: WhenUnavailable,
+    readonly tokens: number,
+    readonly local: () => LocalBucket,
+    readonly onResult: (result: TryTakeResult) => void,
+    readonly onError: (error: unknown) => void,
+  ) {}
+
+  resolve(reply: GcraReply): void {
+    this.onResult(
+      reply[STATUS] === GRANTED
+        ? { ok: true, remaining: reply[REMAINING]! }
+        : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
+    );
+  }
+
+  reject(error: unknown): void {
+    if (error instanceof UnavailableError && this.whenUnavailable !== 'reject') {
+      if (this.whenUnavailable === 'allow') {
+        this.onResult({ ok: true, remaining: 0, degraded: true });
+        return;
+      }
+      try {
+        const result = this.local().tryTake(this.tokens);
+        this.onResult(result.ok ? { ...result, degraded: true } : result);
+      } catch (localError) {
+        this.onError(localError);
+      }
+      return;
+    }
+    this.onError(error);
+  }
 }
 
 /**

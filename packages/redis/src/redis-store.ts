@@ -354,7 +354,7 @@ export class RedisStore {
   }
 }
 
-/** One script call in flight: a class, so every call has the same shape and no closures. */
+/** One script call in flight: one shape for every call, and an expiry without a closure. */
 class ScriptCall implements Expiring {
   /** Settled: answered, failed or expired. */
   done = false;

@@ -21,37 +21,58 @@ export const RESERVED = 2;
 // One script decides a batch: every decision of one limiter asked for in the same tick goes in
 // one call, so under load Redis runs one script (and one TIME) for many decisions. The keys of
 // a batch are decided in order, so a key named twice sees its first decision, as if sent apart.
+// A lone decision (the common case at low load) goes to a copy of the same body without the
+// loop: the same arguments and reply, a little less work for Redis.
 // TATs are stored with %.0f: tostring would print 1.8e+15 and lose digits. Whole µs make each
 // stored TAT off by at most 0.5 µs, so a wait under 1 µs counts as none. Above about a million
 // tokens per second T is below the resolution of a µs timestamp (about 0.25 µs near 1.8e15):
 // the TTL is then at least 1 ms and the bucket admits everything within its burst.
-const script = new LuaScript(`local interval = tonumber(ARGV[2])
-local capacity = tonumber(ARGV[3])
-local burst = capacity * interval
-local reply = {1, now}
+// Each C call costs Redis time: numbers come from ARGV by Lua's own coercion (`+ 0`, the same
+// strtod as tonumber), and ceil/floor of the non-negative values here are `x - x % 1` (+ 1),
+// exact for doubles below 2^53. The TTL argument is a whole number, which redis.call prints as
+// an integer.
+const decision = (
+  key: string,
+  tokens: string,
+  maxWait: string,
+) => `local tat = tonumber(redis.call('GET', KEYS[${key}])) or now
+if tat < now then tat = now end
+local newTat = tat + ARGV[${tokens}] * interval
+local wait = newTat - burst - now
+if wait < 1 then wait = 0 end
+local whole = wait
+if wait % 1 > 0 then whole = wait - wait % 1 + 1 end
+local status, remaining = 0, 0
+local maxWait = ARGV[${maxWait}] + 0
+if maxWait < 0 or wait <= maxWait then
+  local ttl = (newTat - now) / 1000
+  if ttl % 1 > 0 then ttl = ttl - ttl % 1 + 1 end
+  if ttl < 1 then ttl = 1 end
+  redis.call('SET', KEYS[${key}], string.format('%.0f', newTat), 'PX', ttl)
+  remaining = (burst - (newTat - now)) / interval + 1e-9
+  remaining = remaining - remaining % 1
+  if remaining < 0 then remaining = 0 end
+  if wait > 0 then status = 2 else status = 1 end
+end
+`;
+
+const settings = `local interval = ARGV[2] + 0
+local burst = ARGV[3] * interval
+`;
+
+const batchScript = new LuaScript(`${settings}local reply = {1, now}
+local n = 2
 for i = 1, #KEYS do
-  local tokens = tonumber(ARGV[2 + 2 * i])
-  local maxWait = tonumber(ARGV[3 + 2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i])) or now
-  if tat < now then tat = now end
-  local newTat = tat + tokens * interval
-  local wait = newTat - burst - now
-  if wait < 1 then wait = 0 end
-  local n = #reply
-  if maxWait >= 0 and wait > maxWait then
-    reply[n + 1] = 0
-    reply[n + 2] = math.ceil(wait)
-    reply[n + 3] = 0
-  else
-    redis.call('SET', KEYS[i], string.format('%.0f', newTat), 'PX', math.max(1, math.ceil((newTat - now) / 1000)))
-    local remaining = math.floor((burst - (newTat - now)) / interval + 1e-9)
-    if remaining < 0 then remaining = 0 end
-    if wait > 0 then reply[n + 1] = 2 else reply[n + 1] = 1 end
-    reply[n + 2] = math.ceil(wait)
-    reply[n + 3] = remaining
-  end
+${decision('i', '2 + 2 * i', '3 + 2 * i')}reply[n + 1] = status
+reply[n + 2] = whole
+reply[n + 3] = remaining
+n = n + 3
 end
 return reply
+`);
+
+const singleScript =
+  new LuaScript(`${settings}${decision('1', '4', '5')}return {1, now, status, whole, remaining}
 `);
 
 /**
@@ -166,7 +187,7 @@ export class Gcra {
         this.#inFlight++;
         const command = [
           'EVALSHA',
-          script.sha,
+          singleScript.sha,
           '1',
           key,
           '', // the deadline, filled in by the store
@@ -175,7 +196,7 @@ export class Gcra {
           String(tokens),
           maxWait,
         ];
-        sendScript(this.#store, script, command, 1, new Single(this, sink));
+        sendScript(this.#store, singleScript, command, 1, new Single(this, sink));
         return;
       }
       // process.nextTick runs once the current tick's promise jobs are done: by then every
@@ -194,6 +215,7 @@ export class Gcra {
   };
 
   #send(batch: Pending[]): void {
+    const script = batch.length === 1 ? singleScript : batchScript;
     const command = ['EVALSHA', script.sha, String(batch.length)];
     for (let i = 0; i < batch.length; i++) command.push(batch[i]!.key);
     command.push('', this.#interval, this.#capacity);

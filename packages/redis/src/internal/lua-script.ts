@@ -33,8 +33,9 @@ export function integerArg(n: number): string {
 // Redis's own clock; no client clock is ever sent as "now". Integers up to 2^53 are exact in Lua's
 // doubles and in JavaScript, so µs timestamps travel as integer replies (never via tostring, which
 // would print 1.8e+15 and lose digits).
+// The strings become numbers by Lua's own coercion (the same strtod as tonumber, without a C call).
 const PRELUDE = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local deadline = tonumber(ARGV[1])
+local now = t[1] * 1000000 + t[2]
+local deadline = ARGV[1] + 0
 if deadline > 0 and now > deadline then return {-1, now} end
 `;

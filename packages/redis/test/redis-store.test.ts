@@ -4,20 +4,13 @@
 // paths against a real redis-server; here every reply is chosen, so the rare ones are covered too.
 import { EventEmitter } from 'node:events';
 import { ClosedError, UnavailableError } from '@sluice/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisStore, RedisTokenBucket } from '../src/index.js';
 import { LuaScript } from '../src/internal/lua-script.js';
 import { runScript } from '../src/redis-store.js';
+import { expectNoUnhandledRejections } from './no-unhandled-rejections.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+expectNoUnhandledRejections();
 
 /** An error Redis replied with, as ioredis reports it. */
 class ReplyError extends Error {

@@ -1,6 +1,7 @@
-// GCRA (the generic cell rate algorithm) as one Lua script: one key per bucket holding the
-// theoretical arrival time (TAT) in µs, and a TTL equal to the time until the bucket is full
-// again, so a full bucket leaves no key. T = 1/rate is the emission interval, C the capacity.
+// GCRA (the generic cell rate algorithm) in Lua, one script call per decision or batch: one key
+// per bucket holding the theoretical arrival time (TAT) in µs, and a TTL equal to the time until
+// the bucket is full again, so a full bucket leaves no key. T = 1/rate is the emission
+// interval, C the capacity.
 //
 //   tat = max(stored, now);  newTat = tat + n·T;  wait = newTat − C·T − now
 //   wait ≤ 0              grant now, store newTat
@@ -60,7 +61,7 @@ const settings = `local interval = ARGV[2] + 0
 local burst = ARGV[3] * interval
 `;
 
-const batchScript = new LuaScript(`${settings}local reply = {1, now}
+export const batchScript = new LuaScript(`${settings}local reply = {1, now}
 local n = 2
 for i = 1, #KEYS do
 ${decision('i', '2 + 2 * i', '3 + 2 * i')}reply[n + 1] = status
@@ -71,7 +72,7 @@ end
 return reply
 `);
 
-const singleScript =
+export const singleScript =
   new LuaScript(`${settings}${decision('1', '4', '5')}return {1, now, status, whole, remaining}
 `);
 

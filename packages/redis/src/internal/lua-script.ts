@@ -9,8 +9,11 @@ import { createHash } from 'node:crypto';
 export class LuaScript {
   readonly source: string;
   readonly sha: string;
+  /** The script without PRELUDE (tests run it after a prelude of their own). */
+  readonly body: string;
 
   constructor(body: string) {
+    this.body = body;
     this.source = PRELUDE + body;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }

@@ -30,8 +30,9 @@ export const RESERVED = 2;
 // the TTL is then at least 1 ms and the bucket admits everything within its burst.
 // Each C call costs Redis time: numbers come from ARGV by Lua's own coercion (`+ 0`, the same
 // strtod as tonumber), and ceil/floor of the non-negative values here are `x - x % 1` (+ 1),
-// exact for doubles below 2^53. The TTL argument is a whole number, which redis.call prints as
-// an integer.
+// exact for doubles below 2^53 (a negative `remaining` ends up 0 either way). The TTL argument
+// is a whole number, which redis.call prints as an integer. test/gcra-script.test.ts checks
+// that every decision equals the plain formulation (tonumber, math.ceil, math.floor).
 const decision = (
   key: string,
   tokens: string,

@@ -7,7 +7,7 @@ import {
   type RedisClientLike,
 } from './internal/connection.js';
 import { Deadlines, type Expiring } from './internal/deadlines.js';
-import { type LuaScript, STALE } from './internal/lua-script.js';
+import { integerArg, type LuaScript, STALE } from './internal/lua-script.js';
 import { ServerClock } from './internal/server-clock.js';
 import {
   assertFunction,
@@ -53,7 +53,26 @@ export interface RedisStoreOptions {
 const WHEN_UNAVAILABLE: readonly WhenUnavailable[] = ['reject', 'allow', 'local'];
 const now = () => performance.now();
 
-/** Runs a sluice script; the store's internals, for the limiters in this package only. */
+/** Where a script call's outcome goes. */
+export interface ScriptSink {
+  resolve(values: readonly number[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Sends a sluice script; the store's internals, for the limiters in this package only.
+ * `command` is `['EVALSHA', script.sha, String(keys), ...keys, '', ...args]`: the empty slot is
+ * ARGV[1], the deadline, which the store fills in. The store owns `command` from then on.
+ */
+export let sendScript: (
+  store: RedisStore,
+  script: LuaScript,
+  command: string[],
+  keys: number,
+  sink: ScriptSink,
+) => void;
+
+/** Runs a sluice script (sendScript with a promise); for the limiters in this package only. */
 export let runScript: (
   store: RedisStore,
   script: LuaScript,
@@ -74,6 +93,9 @@ export interface StoreInternals {
 }
 
 export let storeInternals: (store: RedisStore) => StoreInternals;
+
+/** Expires a call that got no answer in time (set by RedisStore, which owns the outcome). */
+let expireCall: (call: ScriptCall) => void;
 
 /**
  * One per process and Redis, shared by its limiters: the connection, the command timeout, the
@@ -170,7 +192,13 @@ export class RedisStore {
   }
 
   static {
-    runScript = (store, script, keys, args) => store.#run(script, keys, args);
+    sendScript = (store, script, command, keys, sink) => store.#send(script, command, keys, sink);
+    runScript = (store, script, keys, args) =>
+      new Promise((resolve, reject) => {
+        const command = ['EVALSHA', script.sha, String(keys.length), ...keys, '', ...args];
+        store.#send(script, command, keys.length, { resolve, reject });
+      });
+    expireCall = (call) => call.store.#expired(call);
     storeInternals = (store) => ({
       reportError: store.#onError,
       duplicateConnection: () => store.#connection.duplicate(store.#onError),
@@ -181,53 +209,134 @@ export class RedisStore {
     });
   }
 
-  #run(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly string[],
-  ): Promise<readonly number[]> {
+  /**
+   * Sends a script call and settles `sink`. The common case (connected, script cached, reply in
+   * time) is one `send` and one reaction: no async function, one clock read, the command array
+   * the limiter built. The rare cases (first connect, NOSCRIPT, STALE) send the same array again.
+   */
+  #send(script: LuaScript, command: string[], keys: number, sink: ScriptSink): void {
     // Limiters refuse new work once `closed`; their close hooks still release over the connection.
     if (this.#ended || (this.closed && this.#closeHooks.length === 0)) {
-      return Promise.reject(new ClosedError(undefined, 'RedisStore is closed'));
+      sink.reject(new ClosedError(undefined, 'RedisStore is closed'));
+      return;
     }
     const admitted = this.#breaker.admit();
     if (admitted === false) {
-      return Promise.reject(new UnavailableError('Redis is unavailable (circuit breaker open)'));
+      sink.reject(new UnavailableError('Redis is unavailable (circuit breaker open)'));
+      return;
     }
-    const probe = admitted === 'probe';
     const started = now();
-    return new Promise((resolve, reject) => {
-      const call: Expiring & { expired: boolean } = {
-        deadline: started + this.#commandTimeout,
-        done: false,
-        expired: false,
-        expire: () => {
-          call.expired = true;
-          reject(
-            this.#failed(
-              new Error(`Redis did not answer within ${this.#commandTimeout} ms`),
-              probe,
-            ),
-          );
-        },
-      };
-      this.#deadlines.add(call);
-      this.#attempt(script, keys, args, started, call).then(
-        (reply) => {
-          if (call.done) return;
-          call.done = true;
-          this.#deadlines.prune();
-          this.#breaker.success(probe);
-          resolve(reply);
-        },
-        (error) => {
-          if (call.done) return;
-          call.done = true;
-          this.#deadlines.prune();
-          reject(this.#failed(error, probe));
-        },
-      );
+    const call = new ScriptCall(
+      this,
+      script,
+      command,
+      keys + 3,
+      sink,
+      admitted === 'probe',
+      started,
+      started + this.#commandTimeout,
+    );
+    this.#deadlines.add(call);
+    const connection = this.#connection;
+    if (connection.ready) {
+      this.#connectedOnce = true;
+      command[call.deadlineAt] = integerArg(this.#clock.deadline(started, call.deadline));
+      this.#transmit(call);
+      return;
+    }
+    // The first connect may still be under way: wait for it within the timeout. Later, a
+    // connection that is down fails at once (nothing waits in an offline queue).
+    if (this.#connectedOnce) {
+      this.#fail(call, new Error('Redis connection is not ready'));
+      return;
+    }
+    connection.waitReady(this.#commandTimeout).then((ready) => {
+      // Its caller has given up already: a command sent now would run late.
+      if (call.done) return;
+      if (!ready) {
+        this.#fail(call, new Error('Redis connection is not ready'));
+        return;
+      }
+      this.#connectedOnce = true;
+      call.sentAt = now();
+      command[call.deadlineAt] = integerArg(this.#clock.deadline(call.sentAt, call.deadline));
+      this.#transmit(call);
     });
+  }
+
+  #transmit(call: ScriptCall): void {
+    let reply: Promise<unknown>;
+    try {
+      reply = this.#connection.send(call.command);
+    } catch (error) {
+      this.#rejected(call, error);
+      return;
+    }
+    reply.then(
+      (value) => this.#replied(call, value),
+      (error: unknown) => this.#rejected(call, error),
+    );
+  }
+
+  #replied(call: ScriptCall, reply: unknown): void {
+    let values: readonly number[];
+    try {
+      values = decode(reply);
+    } catch (error) {
+      this.#rejected(call, error);
+      return;
+    }
+    // A late reply still tells the clock offset.
+    this.#clock.sample(values[1]!, call.sentAt);
+    if (call.done) return;
+    if (values[0] === STALE) {
+      // Stale although the reply came back in time: Redis's clock stepped forward. Forget the
+      // offset and send once more (without a deadline until a new sample arrives).
+      this.#clock.reset();
+      if (call.retriedStale) {
+        this.#fail(call, new Error('Redis replied STALE twice in a row'));
+        return;
+      }
+      call.retriedStale = true;
+      const command = call.command;
+      command[0] = 'EVALSHA';
+      command[1] = call.script.sha;
+      call.sentAt = now();
+      command[call.deadlineAt] = integerArg(this.#clock.deadline(call.sentAt, call.deadline));
+      this.#transmit(call);
+      return;
+    }
+    call.done = true;
+    this.#deadlines.prune();
+    this.#breaker.success(call.probe);
+    call.sink.resolve(values);
+  }
+
+  #rejected(call: ScriptCall, error: unknown): void {
+    if (call.done) return;
+    const command = call.command;
+    // After a restart or SCRIPT FLUSH: send the source once (which also caches it again).
+    if (command[0] === 'EVALSHA' && isReplyError(error) && error.message.startsWith('NOSCRIPT')) {
+      command[0] = 'EVAL';
+      command[1] = call.script.source;
+      // The offset sample must not include the NOSCRIPT round trip.
+      call.sentAt = now();
+      this.#transmit(call);
+      return;
+    }
+    this.#fail(call, error);
+  }
+
+  #fail(call: ScriptCall, error: unknown): void {
+    call.done = true;
+    this.#deadlines.prune();
+    call.sink.reject(this.#failed(error, call.probe));
+  }
+
+  #expired(call: ScriptCall): void {
+    call.sink.reject(
+      this.#failed(new Error(`Redis did not answer within ${this.#commandTimeout} ms`), call.probe),
+    );
   }
 
   /** What a failed call rejects with; counts it against the breaker unless Redis answered. */
@@ -243,55 +352,35 @@ export class RedisStore {
       { cause: error },
     );
   }
+}
 
-  async #attempt(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly string[],
+/** One script call in flight: one shape for every call, and an expiry without a closure. */
+class ScriptCall implements Expiring {
+  /** Settled: answered, failed or expired. */
+  done = false;
+  /** A STALE reply was answered by sending once more. */
+  retriedStale = false;
+  /** When the command (last) went out, for the clock's offset sample. */
+  sentAt: number;
+
+  constructor(
+    readonly store: RedisStore,
+    readonly script: LuaScript,
+    /** ['EVALSHA', sha, numKeys, ...keys, deadline, ...args]; sent again as it is on a retry. */
+    readonly command: string[],
+    /** Where the deadline (ARGV[1]) goes in `command`. */
+    readonly deadlineAt: number,
+    readonly sink: ScriptSink,
+    readonly probe: boolean,
     started: number,
-    call: { expired: boolean },
-  ): Promise<readonly number[]> {
-    const connection = this.#connection;
-    // performance.now() is a measurable part of a decision's CPU: read it once on the fast path.
-    let sentAt = started;
-    if (!connection.ready) {
-      // The first connect may still be under way: wait for it within the timeout. Later, a
-      // connection that is down fails at once (nothing waits in an offline queue).
-      if (this.#connectedOnce || !(await connection.waitReady(this.#commandTimeout))) {
-        throw new Error('Redis connection is not ready');
-      }
-      sentAt = now();
-    }
-    this.#connectedOnce = true;
-    const giveUpAt = started + this.#commandTimeout;
-    for (let retriedStale = false; ; retriedStale = true) {
-      const command = ['EVALSHA', script.sha, String(keys.length)];
-      for (const key of keys) command.push(key);
-      command.push(String(this.#clock.deadline(sentAt, giveUpAt)));
-      for (const arg of args) command.push(arg);
-      let reply: unknown;
-      try {
-        reply = await connection.send(command);
-      } catch (error) {
-        // After a restart or SCRIPT FLUSH: send the source once (which also caches it again).
-        if (!(isReplyError(error) && error.message.startsWith('NOSCRIPT')) || call.expired) {
-          throw error;
-        }
-        command[0] = 'EVAL';
-        command[1] = script.source;
-        // The offset sample below must not include the NOSCRIPT round trip.
-        sentAt = now();
-        reply = await connection.send(command);
-      }
-      const values = decode(reply);
-      this.#clock.sample(values[1]!, sentAt);
-      if (values[0] !== STALE || call.expired) return values;
-      // Stale although the reply came back in time: Redis's clock stepped forward. Forget the
-      // offset and send once more (without a deadline until a new sample arrives).
-      this.#clock.reset();
-      if (retriedStale) throw new Error('Redis replied STALE twice in a row');
-      sentAt = now();
-    }
+    /** When the caller gives up (monotonic ms). */
+    readonly deadline: number,
+  ) {
+    this.sentAt = started;
+  }
+
+  expire(): void {
+    expireCall(this);
   }
 }
 

@@ -4,6 +4,7 @@
 import { TimeoutError, UnavailableError } from '@sluice/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisKeyedTokenBucket, RedisStore, type WhenUnavailable } from '../src/index.js';
+import { expectNoUnhandledRejections } from './no-unhandled-rejections.js';
 import {
   clientLibraries,
   commandCalls,
@@ -16,15 +17,7 @@ import {
 const COMMAND_TIMEOUT = 150;
 const COOL_DOWN = 300;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+expectNoUnhandledRejections();
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T | unknown }> {
   const start = performance.now();

@@ -1,6 +1,7 @@
 import { ClosedError, limiterKind, limiterKindOf, TimeoutError } from '@sluice/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisKeyedTokenBucket, RedisStore, RedisTokenBucket } from '../src/index.js';
+import { expectNoUnhandledRejections } from './no-unhandled-rejections.js';
 import {
   clientLibraries,
   commandCalls,
@@ -10,17 +11,13 @@ import {
 } from './redis-server.js';
 
 let redis: TestRedis;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
+expectNoUnhandledRejections();
 
 beforeAll(async () => {
   redis = await startRedis();
-  process.on('unhandledRejection', onUnhandled);
 });
 afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
   await redis?.stop();
-  expect(unhandled).toEqual([]);
 });
 
 let names = 0;

@@ -44,4 +44,31 @@ describe('Deadlines', () => {
     expect(log).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('an expire() that adds and settles at once (a caller retrying) leaves the queue sound', () => {
+    const deadlines = new Deadlines(() => Date.now());
+    const log: number[] = [];
+    const start = Date.now();
+    const retry = item(start + 300, log);
+    const first: Expiring = {
+      deadline: start + 100,
+      done: false,
+      expire: () => {
+        log.push(start + 100);
+        // A retry that fails at once (settled, pruned), then one that waits for its deadline.
+        const failed = item(start + 200, log);
+        deadlines.add(failed);
+        failed.done = true;
+        deadlines.prune();
+        deadlines.add(retry);
+      },
+    };
+    deadlines.add(first);
+    vi.advanceTimersByTime(150);
+    expect(log).toEqual([start + 100]);
+    vi.advanceTimersByTime(200);
+    expect(log).toEqual([start + 100, start + 300]);
+    expect(retry.done).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

@@ -11,8 +11,11 @@ export interface Expiring {
 
 export class Deadlines {
   readonly #now: () => number;
+  // The unsettled commands are queue[head..tail); slots before head are cleared. An emptied
+  // queue is reused from its start (not truncated: that is a call per settle).
   #queue: Array<Expiring | undefined> = [];
   #head = 0;
+  #tail = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(now: () => number) {
@@ -21,7 +24,10 @@ export class Deadlines {
 
   /** Watches `item` until it is done or its deadline passes (then `expire()` is called). */
   add(item: Expiring): void {
-    this.#queue.push(item);
+    const queue = this.#queue;
+    if (this.#tail < queue.length) queue[this.#tail] = item;
+    else queue.push(item);
+    this.#tail++;
     if (this.#timer === undefined) this.#arm();
   }
 
@@ -32,20 +38,25 @@ export class Deadlines {
    */
   prune(): void {
     const queue = this.#queue;
-    while (this.#head < queue.length && queue[this.#head]!.done) queue[this.#head++] = undefined;
-    if (this.#head === queue.length) {
-      queue.length = 0;
+    const tail = this.#tail;
+    let head = this.#head;
+    while (head < tail && queue[head]!.done) queue[head++] = undefined;
+    if (head === tail) {
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
-      this.#queue = queue.slice(this.#head);
+      this.#tail = 0;
+      // Once a burst is over, let a large array go.
+      if (queue.length > 1024) this.#queue = [];
+    } else if (head > 1024 && head * 2 > tail) {
+      this.#queue = queue.slice(head, tail);
       this.#head = 0;
-    }
+      this.#tail = tail - head;
+    } else this.#head = head;
   }
 
   #arm(): void {
     this.prune();
     const next = this.#queue[this.#head];
-    if (next === undefined) {
+    if (this.#head === this.#tail || next === undefined) {
       this.#timer = undefined;
       return;
     }
@@ -57,14 +68,15 @@ export class Deadlines {
   #fire(): void {
     const now = this.#now();
     // Timers may fire a fraction of a millisecond early: allow for it.
-    while (this.#head < this.#queue.length) {
+    while (this.#head < this.#tail) {
       const item = this.#queue[this.#head]!;
+      if (!item.done && item.deadline > now + 0.5) break;
+      // Off the queue before expire(), which may add and prune (a caller retrying at once).
+      this.#queue[this.#head++] = undefined;
       if (!item.done) {
-        if (item.deadline > now + 0.5) break;
         item.done = true;
         item.expire();
       }
-      this.#queue[this.#head++] = undefined;
     }
     this.#arm();
   }

@@ -2,8 +2,18 @@
 // policy, the sleep of a reservation, and the events this process's decisions make.
 
 import { TimeoutError, type TryTakeResult, UnavailableError, type WaitOptions } from '@sluice/core';
-import type { RedisStore } from '../redis-store.js';
-import { DENIED, Gcra, type GcraReply, GRANTED, REMAINING, RESERVED, WAIT_US } from './gcra.js';
+import type { RedisStore, WhenUnavailable } from '../redis-store.js';
+import {
+  DENIED,
+  type DecisionSink,
+  Gcra,
+  type GcraReply,
+  GRANTED,
+  REMAINING,
+  RESERVED,
+  STATUS,
+  WAIT_US,
+} from './gcra.js';
 import { Listeners, rejectionReason } from './listeners.js';
 import {
   assertKeyPart,
@@ -75,25 +85,10 @@ export class RemoteBucket {
     local: () => LocalBucket,
     eventKey?: unknown,
   ): Promise<TryTakeResult> {
-    const decided: Promise<TryTakeResult> = this.#gcra.decide(key, tokens, 0).then(
-      (reply): TryTakeResult =>
-        reply[0] === GRANTED
-          ? { ok: true, remaining: reply[REMAINING]! }
-          : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
-      (error) => {
-        if (!(error instanceof UnavailableError)) throw error;
-        switch (this.store.whenUnavailable) {
-          case 'allow':
-            return { ok: true, remaining: 0, degraded: true };
-          case 'local': {
-            const result = local().tryTake(tokens);
-            return result.ok ? { ...result, degraded: true } : result;
-          }
-          default:
-            throw error;
-        }
-      },
-    );
+    const decided = new Promise<TryTakeResult>((resolve, reject) => {
+      const sink = new TryTake(this.store.whenUnavailable, tokens, local, resolve, reject);
+      this.#gcra.decide(key, tokens, 0, sink);
+    });
     if (!this.listeners.active) return decided;
     return decided.then(
       (result) => {
@@ -146,7 +141,10 @@ export class RemoteBucket {
     if (signal?.aborted) throw signal.reason;
     let decision: GcraReply;
     try {
-      decision = await abortable(this.#gcra.decide(key, tokens, timeout), signal);
+      const decided = new Promise<GcraReply>((resolve, reject) => {
+        this.#gcra.decide(key, tokens, timeout, { resolve, reject });
+      });
+      decision = await abortable(decided, signal);
     } catch (error) {
       if (!(error instanceof UnavailableError) || signal?.aborted) throw error;
       switch (this.store.whenUnavailable) {
@@ -158,7 +156,7 @@ export class RemoteBucket {
           return local().take(tokens, { signal, timeout });
       }
     }
-    if (decision[0] === DENIED) {
+    if (decision[STATUS] === DENIED) {
       const ms = Math.ceil(decision[WAIT_US]! / 1000);
       throw new TimeoutError(
         timeout ?? 0,
@@ -167,10 +165,49 @@ export class RemoteBucket {
     }
     // The tokens are ours from the reserved moment on. An abort while sleeping forfeits them:
     // giving them back could let a later request overtake the queue or over-admit.
-    if (decision[0] === RESERVED) {
+    if (decision[STATUS] === RESERVED) {
       onQueued?.();
       await sleep(Math.ceil(decision[WAIT_US]! / 1000), signal);
     }
+  }
+}
+
+/**
+ * A tryTake's decision, settled straight from the store's reply (no promise in between): the
+ * result, or what the failure policy makes of Redis being unavailable.
+ */
+class TryTake implements DecisionSink {
+  constructor(
+    readonly whenUnavailable: WhenUnavailable,
+    readonly tokens: number,
+    readonly local: () => LocalBucket,
+    readonly onResult: (result: TryTakeResult) => void,
+    readonly onError: (error: unknown) => void,
+  ) {}
+
+  resolve(reply: GcraReply): void {
+    this.onResult(
+      reply[STATUS] === GRANTED
+        ? { ok: true, remaining: reply[REMAINING]! }
+        : { ok: false, retryAfterMs: Math.max(1, Math.ceil(reply[WAIT_US]! / 1000)) },
+    );
+  }
+
+  reject(error: unknown): void {
+    if (error instanceof UnavailableError && this.whenUnavailable !== 'reject') {
+      if (this.whenUnavailable === 'allow') {
+        this.onResult({ ok: true, remaining: 0, degraded: true });
+        return;
+      }
+      try {
+        const result = this.local().tryTake(this.tokens);
+        this.onResult(result.ok ? { ...result, degraded: true } : result);
+      } catch (localError) {
+        this.onError(localError);
+      }
+      return;
+    }
+    this.onError(error);
   }
 }
 

@@ -241,6 +241,27 @@ describe.each(clientLibraries)('over $library', ({ create }) => {
     }
   });
 
+  it('a permit shows only the LeasedPermit API: the lease keeper hooks are not callable by name', async () => {
+    const sem = new RedisSemaphore(store, { name: uniqueName(), capacity: 1 });
+    const permit = await sem.acquire();
+    const names = new Set<string>();
+    for (let o: object | null = permit; o !== null && o !== Object.prototype; ) {
+      for (const name of Object.getOwnPropertyNames(o)) names.add(name);
+      o = Object.getPrototypeOf(o);
+    }
+    names.delete('constructor');
+    expect([...names].sort()).toEqual([
+      'degraded',
+      'fence',
+      'release',
+      'released',
+      'signal',
+      'weight',
+    ]);
+    permit.release();
+    expect(permit.released).toBe(true);
+  });
+
   it('refreshes leases: a holder keeps its permit well past one lease', async () => {
     const sem = new RedisSemaphore(store, { name: uniqueName(), capacity: 1, lease: 300 });
     const p = await sem.acquire();

@@ -10,20 +10,28 @@ import { type RedisStore, storeInternals } from '../redis-store.js';
 import type { Connection } from './connection.js';
 import { type KeepAliveGroup, keepAliveCall, type SemaphoreKeys } from './semaphore-scripts.js';
 
+// A holder's hooks are symbol-keyed: the handle is the permit the user holds (RemotePermit), and
+// these are the keeper's to call, not theirs.
+export const deadline = Symbol('deadline');
+export const refreshed = Symbol('refreshed');
+export const lost = Symbol('lost');
+export const expired = Symbol('expired');
+export const closeRelease = Symbol('closeRelease');
+
 export interface HolderHandle {
   /**
    * The local deadline (monotonic ms): not confirmed by then, the lease is lost (`expired`). The
    * holder moves it only later (on `refreshed`); an earlier one goes through `watch`.
    */
-  readonly deadline: number;
+  readonly [deadline]: number;
   /** Redis extended the lease at (at the latest) `sentAt` by `lease` ms. */
-  refreshed(sentAt: number, lease: number): void;
+  [refreshed](sentAt: number, lease: number): void;
   /** Redis no longer has the lease (it expired, or Redis lost it). */
-  lost(): void;
+  [lost](): void;
   /** The local deadline passed without a confirmed refresh. */
-  expired(): void;
+  [expired](): void;
   /** The store is closing: release, and resolve once Redis has confirmed (or given up). */
-  closeRelease(): Promise<void>;
+  [closeRelease](): Promise<void>;
 }
 
 export interface WaiterHandle {
@@ -114,7 +122,7 @@ export class LeaseKeeper {
     t: number,
   ): void {
     this.#group(at, lease, waiterTtl).holders.set(id, handle);
-    this.watch(handle.deadline);
+    this.watch(handle[deadline]);
     // Refreshed every third of the lease; a grant handed over by message may carry less than a
     // full lease: refresh it within a third of what it has.
     this.#scheduleBy(t + Math.min(leaseLeft, lease) / 3);
@@ -138,15 +146,15 @@ export class LeaseKeeper {
     this.#deadlineTimer = undefined;
     this.#deadlineAt = Number.POSITIVE_INFINITY;
     const t = now();
-    const expired: HolderHandle[] = [];
+    const due: HolderHandle[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const group of this.#groups.values()) {
       for (const holder of group.holders.values()) {
-        if (holder.deadline <= t + EARLY) expired.push(holder);
-        else if (holder.deadline < next) next = holder.deadline;
+        if (holder[deadline] <= t + EARLY) due.push(holder);
+        else if (holder[deadline] < next) next = holder[deadline];
       }
     }
-    for (const holder of expired) holder.expired();
+    for (const holder of due) holder[expired]();
     if (next !== Number.POSITIVE_INFINITY) this.watch(next);
   }
 
@@ -309,8 +317,8 @@ export class LeaseKeeper {
       for (const g of groups) {
         for (const id of g.holders) {
           const handle = g.group.holders.get(id);
-          if (reply[i++] === 1) handle?.refreshed(sentAt, g.lease);
-          else handle?.lost();
+          if (reply[i++] === 1) handle?.[refreshed](sentAt, g.lease);
+          else handle?.[lost]();
         }
         for (const id of g.waiters) {
           if (reply[i++] !== 1) g.group.waiters.get(id)?.wake();
@@ -335,7 +343,7 @@ export class LeaseKeeper {
     const error = new ClosedError(undefined, 'RedisStore is closed');
     for (const group of [...this.#groups.values()]) {
       for (const waiter of [...group.waiters.values()]) waiter.close(error);
-      for (const holder of [...group.holders.values()]) releases.push(holder.closeRelease());
+      for (const holder of [...group.holders.values()]) releases.push(holder[closeRelease]());
     }
     // Confirmed releases, but bounded: with Redis gone the leases expire by themselves.
     let timer: ReturnType<typeof setTimeout> | undefined;

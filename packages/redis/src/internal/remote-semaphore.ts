@@ -14,7 +14,16 @@ import {
 } from '@sluice/core';
 import { type LeasedPermit, LeaseLostError } from '../leased-permit.js';
 import { type RedisStore, type StoreInternals, storeInternals } from '../redis-store.js';
-import { type HolderHandle, LeaseKeeper, type WaiterHandle } from './lease-keeper.js';
+import {
+  closeRelease,
+  deadline,
+  expired,
+  type HolderHandle,
+  LeaseKeeper,
+  lost,
+  refreshed,
+  type WaiterHandle,
+} from './lease-keeper.js';
 import { type Listeners, rejectionReason } from './listeners.js';
 import {
   acquireCall,
@@ -332,7 +341,7 @@ class RemotePermit implements LeasedPermit, HolderHandle {
   readonly weight: number;
   readonly fence: string;
   readonly degraded = false;
-  deadline = 0;
+  [deadline] = 0;
   readonly #owner: RemoteSemaphore;
   readonly #id: string;
   readonly #key: unknown;
@@ -394,21 +403,21 @@ class RemotePermit implements LeasedPermit, HolderHandle {
     return this.#confirmation!;
   }
 
-  refreshed(from: number, lease: number): void {
+  [refreshed](from: number, lease: number): void {
     if (this.#released || this.#lost !== undefined) return;
     this.#arm(from, lease);
-    this.#owner.keeper.watch(this.deadline);
+    this.#owner.keeper.watch(this[deadline]);
   }
 
-  lost(): void {
+  [lost](): void {
     this.#lose('Redis no longer holds the lease (it expired or Redis lost it)');
   }
 
-  expired(): void {
+  [expired](): void {
     this.#lose('The lease could not be confirmed before its deadline');
   }
 
-  closeRelease(): Promise<void> {
+  [closeRelease](): Promise<void> {
     this.release();
     return this.#confirmation!;
   }
@@ -417,7 +426,7 @@ class RemotePermit implements LeasedPermit, HolderHandle {
   // never later than Redis's deadline; 1 % covers the two clocks' rates, and a margin (5 % of
   // the lease, at most 100 ms) a timer that fires late on a busy event loop.
   #arm(from: number, lease: number): void {
-    this.deadline = from + lease * 0.99 - Math.min(lease * 0.05, 100);
+    this[deadline] = from + lease * 0.99 - Math.min(lease * 0.05, 100);
   }
 
   #lose(message: string): void {

@@ -12,10 +12,14 @@ describe('parseHttpArgs', () => {
       only: [],
       sockets: true,
       metric: 'cpu',
+      layout: 'process-per-variant',
     });
-    expect(parseHttpArgs(['--quick', '--wall', '--no-sockets', '--rounds', '3'])).toMatchObject({
+    expect(
+      parseHttpArgs(['--quick', '--wall', '--no-sockets', '--rounds', '3', '--shared-process']),
+    ).toMatchObject({
       mode: 'quick',
       metric: 'wall',
+      layout: 'shared-process',
       sockets: false,
       rounds: 3,
     });
@@ -65,17 +69,23 @@ describe('summarizeInject', () => {
 });
 
 describe('runHttpBench --smoke', () => {
-  it('drives every framework in-process with the six variants and judges every target', async () => {
+  const smoke = {
+    mode: 'smoke',
+    sockets: false,
+    rounds: 2,
+    metric: 'cpu',
+    out: undefined,
+    render: undefined,
+    help: false,
+  } as const;
+
+  it('drives every framework in-process, one process per variant, and judges every target', async () => {
     const report = await runHttpBench({
-      mode: 'smoke',
+      ...smoke,
       only: [],
-      sockets: false,
-      rounds: 2,
-      metric: 'cpu',
-      out: undefined,
-      render: undefined,
-      help: false,
+      layout: 'process-per-variant',
     });
+    expect(report.inProcess.layout).toBe('process-per-variant');
     expect(report.inProcess.frameworks.map((f) => f.framework)).toEqual([...INJECT_FRAMEWORKS]);
     for (const f of report.inProcess.frameworks) {
       expect(f.skipped, f.framework).toBeUndefined();
@@ -100,5 +110,22 @@ describe('runHttpBench --smoke', () => {
     expect(md).toContain('| framework | variant | µs/request |');
     expect(md).toContain('### Targets');
     expect(md).toMatch(/HTTP nestjs-fastify: sluice concurrency adds at most 1\.5 µs/);
+    expect(md).toContain('Each variant in its own process');
   }, 180_000);
+
+  it('can start all of a framework’s variants in one process', async () => {
+    const report = await runHttpBench({ ...smoke, only: ['hono'], layout: 'shared-process' });
+    expect(report.inProcess.layout).toBe('shared-process');
+    const [hono] = report.inProcess.frameworks;
+    expect(hono?.skipped).toBeUndefined();
+    expect(hono?.rows.map((r) => [r.kind, r.samples.cpuUs.length, r.non200, r.note])).toEqual(
+      ['bare', 'noop', 'concurrency', 'queued', 'rateLimit', 'peer'].map((k) => [
+        k,
+        2,
+        0,
+        undefined,
+      ]),
+    );
+    expect(httpReportMarkdown(report)).toContain('All of a framework’s variants in one process');
+  }, 60_000);
 });

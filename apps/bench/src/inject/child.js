@@ -1,25 +1,24 @@
 // @ts-check
-// Child process: `node --expose-gc [--import tsx] src/inject/child.js <framework> '<plan JSON>'`.
-// Starts every variant of src/inject/<framework>.(js|ts) in this one process, drives them
-// in-process (no socket) in interleaved rounds, and prints one JSON line on stdout: an
-// InjectChildResult, or `{"error": "..."}`. One process per framework, so that what one
-// framework leaves in the JIT or the heap is not charged to another.
+// Child process of `pnpm bench:http`'s in-process part (driver.ts spawns it with an IPC channel):
+//   node --expose-gc [--import tsx] src/inject/child.js <framework> '<plan JSON>'
+// It starts the variants of src/inject/<framework>.(js|ts) that INJECT_KINDS names (all without
+// it) and drives them in-process (no socket) when the parent asks: `{ warmup: n, variant: i }`
+// and `{ sample: n, variant: i }` measure, `{ close: true }` ends. One reply per message, and
+// the parent sends one message at a time to one child at a time, so a child sits idle while
+// another is measured. The parent chooses the layout: one variant per process (the default) or
+// all of a framework's variants in one (`--shared-process`).
 import { existsSync } from 'node:fs';
 
 /**
  * @typedef {{ rounds: number, sampleMs: number, minRequests: number, maxRequests: number,
  *   inFlight: number, warmupRequests: number }} InjectPlan
+ * @typedef {{ cpuUs: number, wallUs: number, bad: number }} Sample
  */
 
 const [framework, planJson] = process.argv.slice(2);
 /** @type {InjectPlan} */
 const plan = JSON.parse(planJson ?? '{}');
 const gc = /** @type {{ gc?: () => void }} */ (globalThis).gc ?? (() => {});
-
-/** @param {unknown} message */
-function say(message) {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
-}
 
 /** Resolves after the event loop's check phase: every `setImmediate` queued until now has run. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -62,6 +61,7 @@ async function drive(request, total, inFlight) {
 /**
  * @param {() => Promise<number>} request
  * @param {number} n
+ * @returns {Promise<Sample>}
  */
 async function sample(request, n) {
   gc();
@@ -73,67 +73,60 @@ async function sample(request, n) {
   return { cpuUs: (user + system) / n, wallUs: wallNs / 1000 / n, bad };
 }
 
-try {
+/** @returns {Promise<import('./types.js').InjectVariant[]>} */
+async function loadVariants() {
   const js = new URL(`./${framework}.js`, import.meta.url);
   const file = existsSync(js) ? js : new URL(`./${framework}.ts`, import.meta.url);
   /** @type {{ variants: import('./types.js').InjectVariant[] }} */
   const mod = await import(file.href);
-  // For profiling one row (`node --cpu-prof ... child.js`): INJECT_KINDS=concurrency,noop.
   const kinds = process.env.INJECT_KINDS?.split(',');
   const variants = kinds ? mod.variants.filter((v) => kinds.includes(v.kind)) : mod.variants;
+  if (variants.length === 0) throw new Error(`${framework} has no variant ${kinds?.join(',')}`);
+  return variants;
+}
+
+/** @param {unknown} error */
+const errorMessage = (error) => ({
+  error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+});
+
+const send = (/** @type {unknown} */ message) =>
+  new Promise((resolve) => {
+    if (process.send) process.send(message, undefined, {}, resolve);
+    else {
+      process.stdout.write(`${JSON.stringify(message)}\n`);
+      resolve(undefined);
+    }
+  });
+
+try {
+  if (!process.send) throw new Error('child.js is driven by src/inject/driver.ts over IPC');
+  const variants = await loadVariants();
+  /** @type {import('./types.js').InjectApp[]} */
   const apps = [];
   for (const v of variants) apps.push(await v.start());
-  /** @type {import('./types.js').InjectVariantSamples[]} */
-  const rows = variants.map((v) => ({
-    name: v.name,
-    kind: v.kind,
-    cpuUs: [],
-    wallUs: [],
-    rounds: [],
-    non200: 0,
-  }));
-
-  // Warm-up: every variant twice (the JIT settles), then size a sample from the bare row so
-  // that one sample takes about `sampleMs`.
-  let bareUs = 0;
-  for (let pass = 0; pass < 2; pass++) {
-    for (const [i, app] of apps.entries()) {
-      const s = await sample(app.request, plan.warmupRequests);
-      if (variants[i]?.kind === 'bare') bareUs = s.wallUs;
+  process.on('message', async (/** @type {any} */ message) => {
+    try {
+      const app = apps[message.variant ?? 0];
+      if (message.close) {
+        const notes = apps.map((a) => a.check?.());
+        for (const a of apps) await a.close();
+        await send({ notes });
+        process.disconnect();
+      } else if (!app) {
+        throw new Error(`no variant ${message.variant}`);
+      } else if (message.warmup) {
+        await sample(app.request, message.warmup);
+        await send(await sample(app.request, message.warmup));
+      } else {
+        await send(await sample(app.request, message.sample));
+      }
+    } catch (error) {
+      await send(errorMessage(error));
     }
-  }
-  const n = Math.max(
-    plan.minRequests,
-    Math.min(plan.maxRequests, Math.round((plan.sampleMs * 1000) / Math.max(bareUs, 0.1))),
-  );
-
-  for (let round = 0; round < plan.rounds; round++) {
-    for (let k = 0; k < apps.length; k++) {
-      const i = (k + round) % apps.length;
-      const s = await sample(/** @type {import('./types.js').InjectApp} */ (apps[i]).request, n);
-      const row = /** @type {import('./types.js').InjectVariantSamples} */ (rows[i]);
-      row.cpuUs.push(s.cpuUs);
-      row.wallUs.push(s.wallUs);
-      row.rounds.push(round);
-      row.non200 += s.bad;
-    }
-  }
-  for (const [i, app] of apps.entries()) {
-    const problem = app.check?.();
-    const row = /** @type {import('./types.js').InjectVariantSamples} */ (rows[i]);
-    if (problem) row.note = problem;
-    await app.close();
-  }
-  /** @type {import('./types.js').InjectChildResult} */
-  const result = {
-    framework: String(framework),
-    requestsPerSample: n,
-    inFlight: plan.inFlight,
-    variants: rows,
-  };
-  say(result);
-  process.exit(0);
+  });
+  await send({ ready: variants.map((v) => ({ name: v.name, kind: v.kind })) });
 } catch (error) {
-  say({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  await send(errorMessage(error));
   process.exit(1);
 }

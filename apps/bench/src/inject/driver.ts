@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from '../args.js';
@@ -85,38 +85,164 @@ export interface InjectFramework {
 
 export interface InjectResult {
   metric: InjectMetric;
+  /** Absent in results saved before the layout could be chosen (they were 'shared-process'). */
+  layout?: InjectLayout;
   plan: InjectPlan;
   frameworks: InjectFramework[];
 }
 
-function runChild(framework: string, plan: InjectPlan): Promise<InjectChildResult> {
-  const ts = existsSync(new URL(`${framework}.ts`, here));
-  const args = ['--expose-gc', ...(ts ? ['--import', 'tsx'] : []), childScript, framework];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, JSON.stringify(plan)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** Every framework's variants, in the order the tables show them. */
+const KINDS: readonly InjectKind[] = ['bare', 'noop', 'concurrency', 'queued', 'rateLimit', 'peer'];
+
+/**
+ * Extra node flags for every child, to profile rows by hand: e.g.
+ * `INJECT_CHILD_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' pnpm bench:http --only express`.
+ * `INJECT_KINDS=noop,concurrency` runs only those rows.
+ */
+const childFlags = process.env.INJECT_CHILD_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+
+/** How the variants of one framework are laid out over child processes. */
+export type InjectLayout = 'process-per-variant' | 'shared-process';
+
+type Reply = Record<string, unknown>;
+
+/** A child.js process, asked one thing at a time over IPC. */
+class InjectChild {
+  readonly ready: Promise<{ name: string; kind: InjectKind }[]>;
+  readonly #process: ChildProcess;
+  #pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
+  #stderr = '';
+  #exit: Error | undefined;
+
+  constructor(framework: string, plan: InjectPlan, kind?: InjectKind) {
+    const ts = existsSync(new URL(`${framework}.ts`, here));
+    const args = [
+      '--expose-gc',
+      ...childFlags,
+      ...(ts ? ['--import', 'tsx'] : []),
+      childScript,
+      framework,
+    ];
+    this.#process = spawn(process.execPath, [...args, JSON.stringify(plan)], {
+      // The child's stdout (what --trace-* flags print) goes to our stderr, away from the report.
+      stdio: ['ignore', 2, 'pipe', 'ipc'],
       cwd: fileURLToPath(new URL('../../', here)),
+      env: kind ? { ...process.env, INJECT_KINDS: kind } : process.env,
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
+    this.#process.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-2000);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err = (err + chunk.toString()).slice(-2000);
+    this.#process.on('message', (reply: Reply) => {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (typeof reply.error === 'string') pending?.reject(new Error(reply.error.split('\n')[0]));
+      else pending?.resolve(reply);
     });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        const parsed = JSON.parse(line) as InjectChildResult | { error: string };
-        if ('error' in parsed) reject(new Error(parsed.error.split('\n')[0]));
-        else resolve(parsed);
-      } catch {
-        reject(new Error(`${framework} exited with ${code}: ${(line || err).trim().slice(-500)}`));
+    const failed = (error: Error) => {
+      this.#exit = error;
+      this.#pending?.reject(error);
+      this.#pending = undefined;
+    };
+    this.#process.once('error', failed);
+    this.#process.once('exit', (code, signal) => {
+      failed(
+        new Error(
+          `${framework} ${kind ?? ''} exited with ${code ?? signal}: ${this.#stderr.trim().slice(-500)}`,
+        ),
+      );
+    });
+    this.ready = this.#reply().then((reply) => reply.ready as { name: string; kind: InjectKind }[]);
+  }
+
+  /** Sends one message; resolves with the child's reply to it. */
+  ask<T>(message: Reply): Promise<T> {
+    const reply = this.#reply();
+    this.#process.send(message);
+    return reply as Promise<T>;
+  }
+
+  kill(): void {
+    if (this.#exit === undefined) this.#process.kill();
+  }
+
+  #reply(): Promise<Reply> {
+    if (this.#exit) return Promise.reject(this.#exit);
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+    });
+  }
+}
+
+interface Sample {
+  cpuUs: number;
+  wallUs: number;
+  bad: number;
+}
+
+/**
+ * One framework's variants, each sampled once per round with the first one rotating, every
+ * sample taken while every other child is idle. The children start in parallel; warm-up and
+ * samples run one at a time.
+ */
+async function runFramework(
+  framework: string,
+  plan: InjectPlan,
+  layout: InjectLayout,
+): Promise<InjectChildResult> {
+  const wanted = process.env.INJECT_KINDS?.split(',');
+  const kinds =
+    layout === 'shared-process' ? [undefined] : KINDS.filter((k) => !wanted || wanted.includes(k));
+  const children = kinds.map((kind) => new InjectChild(framework, plan, kind));
+  try {
+    const ready = await Promise.all(children.map((c) => c.ready));
+    const lanes = children.flatMap((child, c) =>
+      (ready[c] ?? []).map((v, variant) => ({ child, variant, ...v })),
+    );
+    // Warm-up: two samples each (the JIT settles), then a sample is sized from the bare row so
+    // that it takes about `sampleMs`.
+    let bareUs = 0;
+    for (const lane of lanes) {
+      const s = await lane.child.ask<Sample>({
+        warmup: plan.warmupRequests,
+        variant: lane.variant,
+      });
+      if (lane.kind === 'bare' || bareUs === 0) bareUs = s.wallUs;
+    }
+    const n = Math.max(
+      plan.minRequests,
+      Math.min(plan.maxRequests, Math.round((plan.sampleMs * 1000) / Math.max(bareUs, 0.1))),
+    );
+    const rows: InjectVariantSamples[] = lanes.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      cpuUs: [],
+      wallUs: [],
+      rounds: [],
+      non200: 0,
+    }));
+    for (let round = 0; round < plan.rounds; round++) {
+      for (let k = 0; k < lanes.length; k++) {
+        const i = (k + round) % lanes.length;
+        const lane = lanes[i]!;
+        const s = await lane.child.ask<Sample>({ sample: n, variant: lane.variant });
+        const row = rows[i]!;
+        row.cpuUs.push(s.cpuUs);
+        row.wallUs.push(s.wallUs);
+        row.rounds.push(round);
+        row.non200 += s.bad;
       }
-    });
-  });
+    }
+    for (const child of children) {
+      const { notes } = await child.ask<{ notes: (string | null)[] }>({ close: true });
+      notes.forEach((note, variant) => {
+        const i = lanes.findIndex((l) => l.child === child && l.variant === variant);
+        if (note && rows[i]) rows[i].note = note;
+      });
+    }
+    return { framework, requestsPerSample: n, inFlight: plan.inFlight, variants: rows };
+  } finally {
+    for (const child of children) child.kill();
+  }
 }
 
 const pick = (s: InjectVariantSamples, metric: InjectMetric) => ({
@@ -166,9 +292,9 @@ export function summarizeInject(child: InjectChildResult, metric: InjectMetric):
 }
 
 /**
- * In-process HTTP overhead: per framework, one child process starts every variant and drives
- * them without sockets in interleaved rounds. A framework whose child fails is skipped with
- * the reason.
+ * In-process HTTP overhead: per framework, child processes start the variants (one each, or all
+ * in one) and drive them without sockets in interleaved rounds. A framework whose child fails
+ * is skipped with the reason.
  */
 export async function runInject(options: {
   mode: Mode;
@@ -176,17 +302,19 @@ export async function runInject(options: {
   frameworks?: readonly string[];
   rounds?: number;
   metric?: InjectMetric;
+  layout?: InjectLayout;
 }): Promise<InjectResult> {
   const plan = injectPlan(options.mode, options.rounds);
   const metric = options.metric ?? 'cpu';
+  const layout = options.layout ?? 'process-per-variant';
   const frameworks: InjectFramework[] = [];
   for (const framework of options.frameworks ?? INJECT_FRAMEWORKS) {
     options.log(`in-process ${framework}: ${plan.rounds} rounds`);
     try {
-      frameworks.push(summarizeInject(await runChild(framework, plan), metric));
+      frameworks.push(summarizeInject(await runFramework(framework, plan, layout), metric));
     } catch (error) {
       frameworks.push({ framework, skipped: (error as Error).message, rows: [] });
     }
   }
-  return { metric, plan, frameworks };
+  return { metric, layout, plan, frameworks };
 }

@@ -6,7 +6,13 @@ import { type Environment, environment, versionOf } from '../env.js';
 import { runHttp } from '../http/driver.js';
 import type { HttpResult } from '../http/types.js';
 import { httpMarkdown, type Target, targetsMarkdown } from '../report.js';
-import { INJECT_FRAMEWORKS, type InjectMetric, type InjectResult, runInject } from './driver.js';
+import {
+  INJECT_FRAMEWORKS,
+  type InjectLayout,
+  type InjectMetric,
+  type InjectResult,
+  runInject,
+} from './driver.js';
 import { injectMarkdown, injectTargets } from './report.js';
 
 const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -18,6 +24,7 @@ export interface HttpArgs {
   sockets: boolean;
   rounds: number | undefined;
   metric: InjectMetric;
+  layout: InjectLayout;
   out: string | undefined;
   render: string | undefined;
   help: boolean;
@@ -30,6 +37,8 @@ export const HTTP_USAGE = `Usage: pnpm bench:http [options]
   --only <list>       frameworks: ${INJECT_FRAMEWORKS.join(', ')}
   --rounds <n>        interleaved in-process rounds (default 12 full, 5 quick)
   --wall              figures and targets from wall-clock time (default: process CPU time)
+  --shared-process    start a framework's variants in one process (default: one process
+                      each, rounds alternating between them)
   --no-sockets        skip the socket-level autocannon table
   --out <file>        JSON output (default apps/bench/results/http-latest.json)
   --render <file>     print the markdown of an earlier JSON result; runs nothing
@@ -42,6 +51,7 @@ export function parseHttpArgs(argv: readonly string[]): HttpArgs {
     sockets: true,
     rounds: undefined,
     metric: 'cpu',
+    layout: 'process-per-variant',
     out: undefined,
     render: undefined,
     help: false,
@@ -86,6 +96,9 @@ export function parseHttpArgs(argv: readonly string[]): HttpArgs {
       }
       case '--wall':
         args.metric = 'wall';
+        break;
+      case '--shared-process':
+        args.layout = 'shared-process';
         break;
       case '--no-sockets':
         args.sockets = false;
@@ -157,6 +170,7 @@ export async function runHttpBench(
     ...(args.only.length > 0 ? { frameworks: args.only } : {}),
     ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
     metric: args.metric,
+    layout: args.layout,
   });
   const report: HttpReport = {
     schema: 1,

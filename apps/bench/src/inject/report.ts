@@ -83,6 +83,9 @@ export function injectMarkdown(result: InjectResult): string[] {
     `### HTTP overhead in-process (no sockets; ${result.plan.rounds} interleaved rounds, ${result.plan.inFlight} requests in flight)`,
     '',
     `Process ${clock} per request, median of the rounds ± half the IQR; requests per sample: ${sizes}. ` +
+      (result.layout === 'process-per-variant'
+        ? 'Each variant in its own process, the rounds alternating between the processes. '
+        : 'All of a framework’s variants in one process. ') +
       '“+µs” columns: the per-round difference to the bare (or no-op) row, median (IQR); ' +
       '“×” columns: the per-round ratio, median. The queued row runs at limit 10 with the same ' +
       'requests in flight, so most of them wait.',

@@ -194,7 +194,7 @@ export class Gcra {
         // Nothing in flight: sent at once, alone, with the command built in one go.
         this.#inFlight++;
         const command = [
-          'EVALSHA',
+          'evalsha',
           singleScript.sha,
           '1',
           key,
@@ -224,7 +224,7 @@ export class Gcra {
 
   #send(batch: Pending[]): void {
     const script = batch.length === 1 ? singleScript : batchScript;
-    const command = ['EVALSHA', script.sha, String(batch.length)];
+    const command = ['evalsha', script.sha, String(batch.length)];
     for (let i = 0; i < batch.length; i++) command.push(batch[i]!.key);
     command.push('', this.#interval, this.#capacity);
     for (let i = 0; i < batch.length; i++) command.push(batch[i]!.tokens, batch[i]!.maxWait);

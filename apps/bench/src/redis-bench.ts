@@ -33,7 +33,9 @@ const CALLERS = (() => {
   const i = argv.indexOf('--callers');
   const list = i >= 0 ? argv[i + 1]!.split(',').map(Number) : [1, 100];
   if (list.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new TypeError(`Expected --callers to be positive integers like 1,100, got ${argv[i + 1]}`);
+    throw new TypeError(
+      `Expected --callers to be positive integers like 1,100, got ${argv[i + 1]}`,
+    );
   }
   return list;
 })();

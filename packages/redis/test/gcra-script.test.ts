@@ -169,7 +169,8 @@ describe('GCRA scripts', () => {
           const b = { interval, capacity: 1e6, now, stored: [undefined, 0.5, 0.25], fine: false };
           const ds = [0, 1, 2].map((key) => ({ key, tokens, maxWait: '-1' }));
           const reference = await run('reference', b, ds);
-          for (const d of ds) expectSame(await run('reference', b, [d]), await run('single', b, [d]));
+          for (const d of ds)
+            expectSame(await run('reference', b, [d]), await run('single', b, [d]));
           expectSame(reference, await run('batch', b, ds));
           for (const { value } of reference.left.slice(1)) expect(value).toMatch(/^\d+$/);
         }

@@ -17,6 +17,7 @@ import { createClient } from 'redis';
 import { singleScript } from '../../../packages/redis/src/internal/gcra.js';
 import { startRedisServer } from '../../../scripts/redis-server.mjs';
 import { environment } from './env.js';
+import { median } from './harness.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -26,11 +27,6 @@ const flag = (name: string, fallback: number) => {
 const SECONDS = flag('seconds', 0.2);
 const REPS = flag('reps', 16);
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 // TIME, GET, SET with a TTL and nothing else: no GCRA arithmetic, no deadline, a 2-item reply.
 const floorScript = `local t = redis.call('TIME')
@@ -136,7 +132,7 @@ async function main() {
       const mine = samples.get(row)!;
       const ratios = mine.map((x, i) => x / peer[i]!);
       out.push(
-        `| ${row.name} | ${row.client} | ${Math.round(median(mine)).toLocaleString('en-US')} | ${median(ratios).toFixed(3)}x | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} |`,
+        `| ${row.name} | ${row.client} | ${Math.round(median(mine)!).toLocaleString('en-US')} | ${median(ratios)!.toFixed(3)}x | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} |`,
       );
     }
     console.log(out.join('\n'));

@@ -8,7 +8,8 @@
 // No limiter refuses anything here (limits far above the load): the figures are what a
 // decision that says yes costs. Prints markdown on stdout, progress on stderr.
 //
-//   node --import tsx src/redis-bench.ts [--seconds 1.5] [--reps 2] [--no-http]
+//   node --import tsx src/redis-bench.ts [--seconds 1.5] [--reps 2] [--no-http] [--callers 1,100]
+// (`--callers 1` measures only the one-caller rows, e.g. for a quick A/B of a change.)
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,16 @@ const flag = (name: string, fallback: number) => {
 const SECONDS = flag('seconds', 1.5);
 const REPS = flag('reps', 2);
 const HTTP = !argv.includes('--no-http');
+const CALLERS = (() => {
+  const i = argv.indexOf('--callers');
+  const list = i >= 0 ? argv[i + 1]!.split(',').map(Number) : [1, 100];
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new TypeError(
+      `Expected --callers to be positive integers like 1,100, got ${argv[i + 1]}`,
+    );
+  }
+  return list;
+})();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -114,7 +125,7 @@ async function main() {
 
     // 1. Throughput, repetitions interleaved so that drift in the machine's load hits every row.
     const rows: Array<{ c: Case; callers: number; samples: Sample[] }> = [];
-    for (const callers of [1, 100]) {
+    for (const callers of CALLERS) {
       for (const c of cases) rows.push({ c, callers, samples: [] });
     }
     for (const row of rows) await throughput(row.c.decide, row.callers, 300); // warm-up
@@ -233,6 +244,13 @@ function print(
     out.push(
       `| ${row.c.name} | ${row.c.client} | ${row.callers} | ${Math.round(rate).toLocaleString('en-US')} | ${(rate / peerRate).toFixed(2)}x | ${cpu.toFixed(1)} µs | ${(peerCpu / cpu).toFixed(2)}x |`,
     );
+    if (row !== peer) {
+      // The spread of the ratio rep by rep (each rep is next to its peer's): how far to trust it.
+      const ratios = row.samples.map((s, i) => s.perSecond / peer.samples[i]!.perSecond);
+      log(
+        `${row.c.name} (${row.c.client}, ${row.callers} callers) vs rate-limiter-flexible, rep by rep: median ${median(ratios).toFixed(3)}, ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}`,
+      );
+    }
   }
   out.push(
     '',

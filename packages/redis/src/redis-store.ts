@@ -61,8 +61,9 @@ export interface ScriptSink {
 
 /**
  * Sends a sluice script; the store's internals, for the limiters in this package only.
- * `command` is `['EVALSHA', script.sha, String(keys), ...keys, '', ...args]`: the empty slot is
+ * `command` is `['evalsha', script.sha, String(keys), ...keys, '', ...args]`: the empty slot is
  * ARGV[1], the deadline, which the store fills in. The store owns `command` from then on.
+ * Command names are lower case: ioredis lower-cases a name on every flag lookup and reply.
  */
 export let sendScript: (
   store: RedisStore,
@@ -195,7 +196,7 @@ export class RedisStore {
     sendScript = (store, script, command, keys, sink) => store.#send(script, command, keys, sink);
     runScript = (store, script, keys, args) =>
       new Promise((resolve, reject) => {
-        const command = ['EVALSHA', script.sha, String(keys.length), ...keys, '', ...args];
+        const command = ['evalsha', script.sha, String(keys.length), ...keys, '', ...args];
         store.#send(script, command, keys.length, { resolve, reject });
       });
     expireCall = (call) => call.store.#expired(call);
@@ -299,7 +300,7 @@ export class RedisStore {
       }
       call.retriedStale = true;
       const command = call.command;
-      command[0] = 'EVALSHA';
+      command[0] = 'evalsha';
       command[1] = call.script.sha;
       call.sentAt = now();
       command[call.deadlineAt] = integerArg(this.#clock.deadline(call.sentAt, call.deadline));
@@ -316,8 +317,8 @@ export class RedisStore {
     if (call.done) return;
     const command = call.command;
     // After a restart or SCRIPT FLUSH: send the source once (which also caches it again).
-    if (command[0] === 'EVALSHA' && isReplyError(error) && error.message.startsWith('NOSCRIPT')) {
-      command[0] = 'EVAL';
+    if (command[0] === 'evalsha' && isReplyError(error) && error.message.startsWith('NOSCRIPT')) {
+      command[0] = 'eval';
       command[1] = call.script.source;
       // The offset sample must not include the NOSCRIPT round trip.
       call.sentAt = now();
@@ -366,7 +367,7 @@ class ScriptCall implements Expiring {
   constructor(
     readonly store: RedisStore,
     readonly script: LuaScript,
-    /** ['EVALSHA', sha, numKeys, ...keys, deadline, ...args]; sent again as it is on a retry. */
+    /** ['evalsha', sha, numKeys, ...keys, deadline, ...args]; sent again as it is on a retry. */
     readonly command: string[],
     /** Where the deadline (ARGV[1]) goes in `command`. */
     readonly deadlineAt: number,
@@ -388,6 +389,10 @@ function decode(reply: unknown): readonly number[] {
   if (!Array.isArray(reply) || reply.length < 2) {
     throw new TypeError(`Unexpected reply from a sluice script: ${JSON.stringify(reply)}`);
   }
-  // Both clients parse integer replies into numbers; anything else is converted.
-  return typeof reply[0] === 'number' && typeof reply[1] === 'number' ? reply : reply.map(Number);
+  // Both clients parse integer replies into numbers; anything else (a string, or a Buffer from
+  // ioredis's callBuffer) is converted.
+  for (let i = 0; i < reply.length; i++) {
+    if (typeof reply[i] !== 'number') return reply.map(Number);
+  }
+  return reply;
 }

@@ -159,6 +159,25 @@ describe('GCRA scripts', () => {
     );
   });
 
+  it('TATs halfway between two µs are stored as %.0f stores them (half to even)', async () => {
+    // Intervals of 2.5, 0.5, 1.5 and 0.25 µs put new TATs on .5 (and .25, .75) of a µs, which
+    // random rates almost never hit; now even and odd, so both ways of rounding a half show.
+    for (const interval of [2.5, 0.5, 1.5, 0.25]) {
+      for (const now of [1_765_000_000_000_000, 1_765_000_000_000_001]) {
+        for (const tokens of [1, 2, 3, 4]) {
+          // Keys 1 and 2 start ahead of now (and so live long enough to be read back).
+          const b = { interval, capacity: 1e6, now, stored: [undefined, 0.5, 0.25], fine: false };
+          const ds = [0, 1, 2].map((key) => ({ key, tokens, maxWait: '-1' }));
+          const reference = await run('reference', b, ds);
+          for (const d of ds)
+            expectSame(await run('reference', b, [d]), await run('single', b, [d]));
+          expectSame(reference, await run('batch', b, ds));
+          for (const { value } of reference.left.slice(1)) expect(value).toMatch(/^\d+$/);
+        }
+      }
+    }
+  });
+
   it('a batch (keys repeated, mixed waits): the batch script decides as the reference', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -15,8 +15,18 @@ describe('parseHttpArgs', () => {
       layout: 'process-per-variant',
     });
     expect(
-      parseHttpArgs(['--quick', '--wall', '--no-sockets', '--rounds', '3', '--shared-process']),
+      parseHttpArgs([
+        '--quick',
+        '--wall',
+        '--no-sockets',
+        '--rounds',
+        '3',
+        '--shared-process',
+        '--generations',
+        '3',
+      ]),
     ).toMatchObject({
+      generations: 3,
       mode: 'quick',
       metric: 'wall',
       layout: 'shared-process',
@@ -28,6 +38,9 @@ describe('parseHttpArgs', () => {
   it('rejects unknown frameworks and bad round counts', () => {
     expect(() => parseHttpArgs(['--only', 'koa'])).toThrow(/--only takes express, .*; got koa/);
     expect(() => parseHttpArgs(['--rounds', '0'])).toThrow(/--rounds must be a positive integer/);
+    expect(() => parseHttpArgs(['--generations', '1.5'])).toThrow(
+      /--generations must be a positive integer, got 1\.5/,
+    );
     expect(() => parseHttpArgs(['--fast'])).toThrow(/unknown option --fast/);
   });
 });
@@ -73,6 +86,7 @@ describe('runHttpBench --smoke', () => {
     mode: 'smoke',
     sockets: false,
     rounds: 2,
+    generations: undefined,
     metric: 'cpu',
     out: undefined,
     render: undefined,
@@ -86,6 +100,8 @@ describe('runHttpBench --smoke', () => {
       layout: 'process-per-variant',
     });
     expect(report.inProcess.layout).toBe('process-per-variant');
+    // Smoke runs split their two rounds over two sets of processes.
+    expect(report.inProcess.plan.generations).toBe(2);
     expect(report.inProcess.frameworks.map((f) => f.framework)).toEqual([...INJECT_FRAMEWORKS]);
     for (const f of report.inProcess.frameworks) {
       expect(f.skipped, f.framework).toBeUndefined();
@@ -98,6 +114,7 @@ describe('runHttpBench --smoke', () => {
         expect(r.non200, `${f.framework} ${r.name}`).toBe(0);
         expect(r.note, `${f.framework} ${r.name}`).toBeUndefined();
         expect(r.samples.cpuUs, `${f.framework} ${r.name}`).toHaveLength(2);
+        expect(r.samples.rounds, `${f.framework} ${r.name}`).toEqual([0, 1]);
         expect(r.us?.median, `${f.framework} ${r.name}`).toBeGreaterThan(0);
       }
     }

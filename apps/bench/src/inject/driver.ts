@@ -14,6 +14,8 @@ const childScript = fileURLToPath(new URL('child.js', here));
 export interface InjectPlan {
   /** Interleaved rounds: every variant once per round, the first one rotating. */
   rounds: number;
+  /** Fresh sets of processes the rounds are split over (one process per variant only). */
+  generations: number;
   /** A sample is sized (from the bare row's warm-up speed) to take about this long. */
   sampleMs: number;
   minRequests: number;
@@ -23,10 +25,11 @@ export interface InjectPlan {
   warmupRequests: number;
 }
 
-export function injectPlan(mode: Mode, rounds?: number): InjectPlan {
+export function injectPlan(mode: Mode, rounds?: number, generations?: number): InjectPlan {
   const plans: Record<Mode, InjectPlan> = {
     full: {
       rounds: 12,
+      generations: 4,
       sampleMs: 250,
       minRequests: 500,
       maxRequests: 50_000,
@@ -35,6 +38,7 @@ export function injectPlan(mode: Mode, rounds?: number): InjectPlan {
     },
     quick: {
       rounds: 5,
+      generations: 1,
       sampleMs: 80,
       minRequests: 200,
       maxRequests: 20_000,
@@ -43,6 +47,7 @@ export function injectPlan(mode: Mode, rounds?: number): InjectPlan {
     },
     smoke: {
       rounds: 2,
+      generations: 2,
       sampleMs: 10,
       minRequests: 40,
       maxRequests: 200,
@@ -50,8 +55,11 @@ export function injectPlan(mode: Mode, rounds?: number): InjectPlan {
       warmupRequests: 40,
     },
   };
-  const plan = plans[mode];
-  return rounds === undefined ? plan : { ...plan, rounds };
+  return {
+    ...plans[mode],
+    ...(rounds === undefined ? {} : { rounds }),
+    ...(generations === undefined ? {} : { generations }),
+  };
 }
 
 /** Which clock the figures and targets use. */
@@ -161,8 +169,13 @@ class InjectChild {
     return reply as Promise<T>;
   }
 
-  kill(): void {
-    if (this.#exit === undefined) this.#process.kill();
+  /** Resolves once the process has exited: on its own within `ms` (a profile is written then), else killed. */
+  async stop(ms: number): Promise<void> {
+    if (this.#exit !== undefined) return;
+    const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+    const timer = setTimeout(() => this.#process.kill(), ms);
+    await exited;
+    clearTimeout(timer);
   }
 
   #reply(): Promise<Reply> {
@@ -181,25 +194,68 @@ interface Sample {
 
 /**
  * One framework's variants, each sampled once per round with the first one rotating, every
- * sample taken while every other child is idle. The children start in parallel; warm-up and
- * samples run one at a time.
+ * sample taken while every other child is idle. With one process per variant, the rounds are
+ * split over `plan.generations` sets of fresh processes: a process has a speed of its own (where
+ * its heap and code landed, what the JIT decided while warming up) that can differ from its
+ * neighbour's by more than the 1.5 µs the target allows, and fresh sets average it out.
  */
 async function runFramework(
   framework: string,
   plan: InjectPlan,
   layout: InjectLayout,
 ): Promise<InjectChildResult> {
+  const generations = layout === 'shared-process' ? 1 : Math.min(plan.generations, plan.rounds);
+  let result: InjectChildResult | undefined;
+  for (let g = 0; g < generations; g++) {
+    const first = Math.round((g * plan.rounds) / generations);
+    const last = Math.round(((g + 1) * plan.rounds) / generations);
+    const next = await runGeneration(
+      framework,
+      plan,
+      layout,
+      first,
+      last,
+      result?.requestsPerSample,
+    );
+    if (result === undefined) result = next;
+    else {
+      for (const [i, row] of result.variants.entries()) {
+        const more = next.variants[i]!;
+        row.cpuUs.push(...more.cpuUs);
+        row.wallUs.push(...more.wallUs);
+        row.rounds.push(...more.rounds);
+        row.non200 += more.non200;
+        if (more.note) row.note = more.note;
+      }
+    }
+  }
+  return result!;
+}
+
+/**
+ * Rounds `first` to `last` (exclusive) on one set of child processes, started together and
+ * warmed up one at a time. `requests` per sample, or sized here from the bare row's warm-up so
+ * that a sample takes about `sampleMs`.
+ */
+async function runGeneration(
+  framework: string,
+  plan: InjectPlan,
+  layout: InjectLayout,
+  first: number,
+  last: number,
+  requests: number | undefined,
+): Promise<InjectChildResult> {
   const wanted = process.env.INJECT_KINDS?.split(',');
   const kinds =
     layout === 'shared-process' ? [undefined] : KINDS.filter((k) => !wanted || wanted.includes(k));
   const children = kinds.map((kind) => new InjectChild(framework, plan, kind));
+  let closed = false;
   try {
     const ready = await Promise.all(children.map((c) => c.ready));
     const lanes = children.flatMap((child, c) =>
       (ready[c] ?? []).map((v, variant) => ({ child, variant, ...v })),
     );
-    // Warm-up: two samples each (the JIT settles), then a sample is sized from the bare row so
-    // that it takes about `sampleMs`.
+    // Warm-up: two samples each (the JIT settles).
     let bareUs = 0;
     for (const lane of lanes) {
       const s = await lane.child.ask<Sample>({
@@ -208,10 +264,12 @@ async function runFramework(
       });
       if (lane.kind === 'bare' || bareUs === 0) bareUs = s.wallUs;
     }
-    const n = Math.max(
-      plan.minRequests,
-      Math.min(plan.maxRequests, Math.round((plan.sampleMs * 1000) / Math.max(bareUs, 0.1))),
-    );
+    const n =
+      requests ??
+      Math.max(
+        plan.minRequests,
+        Math.min(plan.maxRequests, Math.round((plan.sampleMs * 1000) / Math.max(bareUs, 0.1))),
+      );
     const rows: InjectVariantSamples[] = lanes.map((l) => ({
       name: l.name,
       kind: l.kind,
@@ -220,7 +278,7 @@ async function runFramework(
       rounds: [],
       non200: 0,
     }));
-    for (let round = 0; round < plan.rounds; round++) {
+    for (let round = first; round < last; round++) {
       for (let k = 0; k < lanes.length; k++) {
         const i = (k + round) % lanes.length;
         const lane = lanes[i]!;
@@ -233,6 +291,7 @@ async function runFramework(
       }
     }
     for (const child of children) {
+      closed = true;
       const { notes } = await child.ask<{ notes: (string | null)[] }>({ close: true });
       notes.forEach((note, variant) => {
         const i = lanes.findIndex((l) => l.child === child && l.variant === variant);
@@ -241,7 +300,10 @@ async function runFramework(
     }
     return { framework, requestsPerSample: n, inFlight: plan.inFlight, variants: rows };
   } finally {
-    for (const child of children) child.kill();
+    // After `close` a child exits by itself (and writes its profile, if asked for one); after a
+    // failure the others are stopped at once.
+    const grace = closed ? 5000 : 0;
+    await Promise.all(children.map((child) => child.stop(grace)));
   }
 }
 
@@ -301,10 +363,11 @@ export async function runInject(options: {
   log: (line: string) => void;
   frameworks?: readonly string[];
   rounds?: number;
+  generations?: number;
   metric?: InjectMetric;
   layout?: InjectLayout;
 }): Promise<InjectResult> {
-  const plan = injectPlan(options.mode, options.rounds);
+  const plan = injectPlan(options.mode, options.rounds, options.generations);
   const metric = options.metric ?? 'cpu';
   const layout = options.layout ?? 'process-per-variant';
   const frameworks: InjectFramework[] = [];

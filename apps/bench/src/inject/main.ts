@@ -23,6 +23,7 @@ export interface HttpArgs {
   only: string[];
   sockets: boolean;
   rounds: number | undefined;
+  generations: number | undefined;
   metric: InjectMetric;
   layout: InjectLayout;
   out: string | undefined;
@@ -36,6 +37,8 @@ export const HTTP_USAGE = `Usage: pnpm bench:http [options]
   --smoke             tiny samples, 2 rounds (for the smoke test)
   --only <list>       frameworks: ${INJECT_FRAMEWORKS.join(', ')}
   --rounds <n>        interleaved in-process rounds (default 12 full, 5 quick)
+  --generations <n>   fresh sets of processes the rounds are split over (default 4 full,
+                      1 quick)
   --wall              figures and targets from wall-clock time (default: process CPU time)
   --shared-process    start a framework's variants in one process (default: one process
                       each, rounds alternating between them)
@@ -50,6 +53,7 @@ export function parseHttpArgs(argv: readonly string[]): HttpArgs {
     only: [],
     sockets: true,
     rounds: undefined,
+    generations: undefined,
     metric: 'cpu',
     layout: 'process-per-variant',
     out: undefined,
@@ -85,13 +89,15 @@ export function parseHttpArgs(argv: readonly string[]): HttpArgs {
           args.only.push(name);
         }
         break;
-      case '--rounds': {
+      case '--rounds':
+      case '--generations': {
         const raw = take();
-        const rounds = Number(raw);
-        if (!Number.isInteger(rounds) || rounds < 1) {
-          throw new Error(`--rounds must be a positive integer, got ${raw}`);
+        const count = Number(raw);
+        if (!Number.isInteger(count) || count < 1) {
+          throw new Error(`${flag} must be a positive integer, got ${raw}`);
         }
-        args.rounds = rounds;
+        if (flag === '--rounds') args.rounds = count;
+        else args.generations = count;
         break;
       }
       case '--wall':
@@ -169,6 +175,7 @@ export async function runHttpBench(
     log,
     ...(args.only.length > 0 ? { frameworks: args.only } : {}),
     ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+    ...(args.generations !== undefined ? { generations: args.generations } : {}),
     metric: args.metric,
     layout: args.layout,
   });

@@ -72,6 +72,8 @@ function frameworkTable(f: InjectFramework): string[] {
   });
 }
 
+const sets = (n: number): string => (n === 1 ? 'one set' : `${n} sets`);
+
 export function injectMarkdown(result: InjectResult): string[] {
   const clock = result.metric === 'cpu' ? 'CPU time' : 'wall-clock time';
   const other = result.metric === 'cpu' ? 'wall' : 'CPU';
@@ -84,7 +86,7 @@ export function injectMarkdown(result: InjectResult): string[] {
     '',
     `Process ${clock} per request, median of the rounds ± half the IQR; requests per sample: ${sizes}. ` +
       (result.layout === 'process-per-variant'
-        ? 'Each variant in its own process, the rounds alternating between the processes. '
+        ? `Each variant in its own process, the rounds alternating between the processes and split over ${sets(result.plan.generations ?? 1)} of fresh processes. `
         : 'All of a framework’s variants in one process. ') +
       '“+µs” columns: the per-round difference to the bare (or no-op) row, median (IQR); ' +
       '“×” columns: the per-round ratio, median. The queued row runs at limit 10 with the same ' +

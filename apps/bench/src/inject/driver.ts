@@ -165,7 +165,7 @@ class InjectChild {
   /** Sends one message; resolves with the child's reply to it. */
   ask<T>(message: Reply): Promise<T> {
     const reply = this.#reply();
-    this.#process.send(message);
+    if (this.#exit === undefined) this.#process.send(message);
     return reply as Promise<T>;
   }
 

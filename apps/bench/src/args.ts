@@ -163,3 +163,9 @@ export function sizesFor(mode: Mode, reps?: number): Sizes {
   const chosen = sizes[mode];
   return reps === undefined ? chosen : { ...chosen, reps };
 }
+
+/** `--name <number>` from a small bench script's argv, or `fallback` when absent. */
+export function numberFlag(argv: readonly string[], name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+}

@@ -19,13 +19,11 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
 import { startRedisServer } from '../../../scripts/redis-server.mjs';
+import { numberFlag } from './args.js';
 import { environment } from './env.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
+const flag = (name: string, fallback: number) => numberFlag(argv, name, fallback);
 const SECONDS = flag('seconds', 1.5);
 const REPS = flag('reps', 2);
 const HTTP = !argv.includes('--no-http');

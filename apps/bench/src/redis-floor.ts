@@ -16,14 +16,12 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
 import { singleScript } from '../../../packages/redis/src/internal/gcra.js';
 import { startRedisServer } from '../../../scripts/redis-server.mjs';
+import { numberFlag } from './args.js';
 import { environment } from './env.js';
 import { median } from './harness.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
+const flag = (name: string, fallback: number) => numberFlag(argv, name, fallback);
 const SECONDS = flag('seconds', 0.2);
 const REPS = flag('reps', 16);
 const log = (line: string) => process.stderr.write(`${line}\n`);

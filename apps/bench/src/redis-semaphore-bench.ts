@@ -16,14 +16,12 @@ import { RedisLock, RedisStore } from '@sluice/redis';
 import { Redis } from 'ioredis';
 import { Mutex } from 'redis-semaphore';
 import { startRedisServer } from '../../../scripts/redis-server.mjs';
+import { numberFlag } from './args.js';
 import { environment } from './env.js';
 import type { ContenderJob } from './redis-semaphore-contender.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-};
+const flag = (name: string, fallback: number) => numberFlag(argv, name, fallback);
 const SECONDS = flag('seconds', 2);
 const HANDOFFS = flag('handoffs', 100);
 const WARMUP = flag('warmup', 1000);
